@@ -5,7 +5,16 @@ this module alone.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import math
+import os
+import re
+import tempfile
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+
+import tomli_w
 
 DATASETS = ("circle", "xor", "gauss", "spiral", "moons", "pass", "plane")
 REGRESSION_DATASETS = ("plane",)
@@ -27,6 +36,9 @@ OPTIMIZER_DEFAULTS: dict[str, dict[str, object]] = {
     "adagrad": {"lr_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10, "weight_decay": 0.0},
     "adadelta": {"rho": 0.9, "eps": 1e-6, "weight_decay": 0.0},
 }
+MAX_HIDDEN_LAYERS = 8
+MAX_UNITS = 256
+MAX_EPOCHS = 100_000
 DEFAULT_LR = {"sgd": 1e-3, "adam": 1e-3, "rmsprop": 1e-2, "adagrad": 1e-2, "adadelta": 1.0}
 
 
@@ -74,3 +86,412 @@ class Experiment:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def n_train(data: DataConfig) -> int:
+    """Number of training points: round(samples * train_fraction), as make_dataset splits."""
+    return int(round(data.samples * data.train_fraction))
+
+
+def split_sizes(data: DataConfig) -> tuple[int, int]:
+    """(training points, validation points) for a data section."""
+    nt = n_train(data)
+    return nt, data.samples - nt
+
+
+def default_experiment() -> Experiment:
+    """TF Playground's default: circle, 2→4→2→1 tanh, SGD lr 0.03, batch 10."""
+    return Experiment()
+
+
+def task(exp: Experiment) -> str:
+    """"regression", "binary" or "multiclass"."""
+    if exp.data.dataset in REGRESSION_DATASETS:
+        return "regression"
+    return "binary" if exp.data.classes == 2 else "multiclass"
+
+
+def output_units(exp: Experiment) -> int:
+    """Width of the output layer: 1 for bce and mse, the number of classes for ce."""
+    if exp.train.loss == "ce":
+        return exp.data.classes
+    return 1
+
+
+def optimizer_options(train: TrainConfig) -> dict[str, object]:
+    """torch.optim keyword arguments (lr excluded): the defaults merged with train.options."""
+    opts = dict(OPTIMIZER_DEFAULTS[train.optimizer])
+    opts.update(train.options)
+    if "betas" in opts:
+        opts["betas"] = tuple(float(b) for b in opts["betas"])  # type: ignore[union-attr]
+    return opts
+
+
+# --------------------------------------------------------------------------- errors
+
+_MISSING = object()
+
+
+def _fmt(value: object, limit: int = 60) -> str:
+    """A value as it would be written in TOML (short)."""
+    if value is _MISSING:
+        text = "(missing)"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, float):
+        text = repr(value) if math.isfinite(value) else ("nan" if value != value else ("inf" if value > 0 else "-inf"))
+    elif isinstance(value, (list, tuple)):
+        text = "[" + ", ".join(_fmt(v, limit) for v in value) + "]"
+    elif isinstance(value, dict):
+        text = "{ " + ", ".join(f"{k} = {_fmt(v, limit)}" for k, v in value.items()) + " }"
+    elif is_dataclass(value) and not isinstance(value, type):
+        text = _fmt(asdict(value), limit)
+    else:
+        text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+class ConfigError(Exception):
+    """A bad experiment: names the file, the dotted key, the value and what is allowed.
+
+    str(err) is the whole message, e.g.
+    ``experiment.toml: train.lr = -1.0: must be a number > 0 and <= 10``.
+    Attributes: source, key (dotted, or None for a file-level error), value (the offending
+    value, or None), allowed (the rule, as text), line (TOML syntax errors only, else None).
+    """
+
+    def __init__(self, source: str, key: str | None, value: object, allowed: str,
+                 message: str | None = None, line: int | None = None):
+        self.source = source
+        self.key = key
+        self.value = None if value is _MISSING else value
+        self.allowed = allowed
+        self.line = line
+        if message is None:
+            if key is None:
+                message = f"{source}: {allowed}"
+            elif value is _MISSING:
+                message = f"{source}: {key} is missing: {allowed}"
+            else:
+                message = f"{source}: {key} = {_fmt(value)}: {allowed}"
+        self.message = message
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):  # picklable across processes / workers
+        return (ConfigError, (self.source, self.key, self.value, self.allowed, self.message, self.line))
+
+
+def _unknown(source: str, key: str, value: object, allowed) -> ConfigError:
+    allowed_txt = ", ".join(allowed) if allowed else "none"
+    return ConfigError(source, key, value, allowed_txt,
+                       message=f"{source}: unknown key {key} = {_fmt(value)} (allowed: {allowed_txt})")
+
+
+# --------------------------------------------------------------------------- validation
+
+_SECTION_KEYS = {
+    "data": tuple(f.name for f in fields(DataConfig)),
+    "model": tuple(f.name for f in fields(ModelConfig)),
+    "train": tuple(f.name for f in fields(TrainConfig)),
+}
+_LAYER_KEYS = tuple(f.name for f in fields(Layer))
+_FLOAT_FIELDS = {
+    "data": ("noise", "train_fraction"),
+    "layer": ("dropout",),
+    "train": ("lr", "l1"),
+}
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+class _Checker:
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, key: str, value: object, allowed: str) -> None:
+        raise ConfigError(self.source, key, value, allowed)
+
+    def int_range(self, key: str, v: object, lo: int, hi: int | None = None) -> None:
+        rule = f"must be an integer from {lo} to {hi}" if hi is not None else f"must be an integer >= {lo}"
+        if not _is_int(v):
+            self.fail(key, v, rule)
+        if v < lo or (hi is not None and v > hi):  # type: ignore[operator]
+            self.fail(key, v, rule)
+
+    def num(self, key: str, v: object, rule: str, ok) -> None:
+        """A finite number (int accepted) for which ok(v) holds; rule describes the range."""
+        if not _is_num(v) or not math.isfinite(v) or not ok(v):  # type: ignore[arg-type]
+            self.fail(key, v, f"must be a number {rule}")
+
+    def bool_(self, key: str, v: object) -> None:
+        if not isinstance(v, bool):
+            self.fail(key, v, "must be true or false")
+
+    def name(self, key: str, v: object, names: tuple[str, ...]) -> None:
+        if not isinstance(v, str) or v not in names:
+            self.fail(key, v, "must be one of " + ", ".join(f'"{n}"' for n in names))
+
+
+def _check_data(c: _Checker, d: DataConfig) -> None:
+    if not isinstance(d, DataConfig):
+        c.fail("data", d, "must be a table ([data])")
+    c.name("data.dataset", d.dataset, DATASETS)
+    c.int_range("data.samples", d.samples, 20, 5000)
+    c.num("data.noise", d.noise, "from 0 to 0.5", lambda v: 0 <= v <= 0.5)
+    c.num("data.train_fraction", d.train_fraction, "from 0.1 to 0.9", lambda v: 0.1 <= v <= 0.9)
+    feats = d.features
+    if not isinstance(feats, (list, tuple)) or not feats:
+        c.fail("data.features", feats, "must be a non-empty list of: " + ", ".join(FEATURES))
+    seen: set[str] = set()
+    for i, f in enumerate(feats):
+        c.name(f"data.features[{i}]", f, FEATURES)
+        if f in seen:
+            c.fail(f"data.features[{i}]", f, "is listed twice: each feature at most once")
+        seen.add(f)
+    c.int_range("data.seed", d.seed, 0)
+    c.int_range("data.classes", d.classes, 2, 8)
+    if d.classes > 2 and d.dataset not in MULTICLASS_DATASETS:
+        c.fail("data.classes", d.classes,
+               f'must be 2 for dataset "{d.dataset}" (more classes only with: '
+               + ", ".join(MULTICLASS_DATASETS) + ")")
+
+
+def _check_model(c: _Checker, m: ModelConfig) -> None:
+    if not isinstance(m, ModelConfig):
+        c.fail("model", m, "must be a table ([model])")
+    if not isinstance(m.hidden, (list, tuple)):
+        c.fail("model.hidden", m.hidden, 'must be a list of layers like { units = 4, activation = "tanh" }')
+    if len(m.hidden) > MAX_HIDDEN_LAYERS:
+        c.fail("model.hidden", m.hidden, f"must have at most {MAX_HIDDEN_LAYERS} hidden layers (0 is the perceptron)")
+    for i, layer in enumerate(m.hidden):
+        k = f"model.hidden[{i}]"
+        if not isinstance(layer, Layer):
+            c.fail(k, layer, 'must be a layer like { units = 4, activation = "tanh" }')
+        c.int_range(f"{k}.units", layer.units, 1, MAX_UNITS)
+        c.name(f"{k}.activation", layer.activation, ACTIVATIONS)
+        c.num(f"{k}.dropout", layer.dropout, ">= 0 and < 1", lambda v: 0 <= v < 1)
+    c.name("model.init", m.init, INITS)
+
+
+def _check_options(c: _Checker, t: TrainConfig) -> None:
+    opts = t.options
+    if not isinstance(opts, dict):
+        c.fail("train.options", opts, "must be a table ([train.options])")
+    defaults = OPTIMIZER_DEFAULTS[t.optimizer]
+    for k, v in opts.items():
+        if k not in defaults:
+            raise _unknown(c.source, f"train.options.{k}", v, tuple(defaults))
+    for k, v in opts.items():
+        key = f"train.options.{k}"
+        if k == "betas":
+            if (not isinstance(v, (list, tuple)) or len(v) != 2
+                    or not all(_is_num(b) and math.isfinite(b) and 0 <= b < 1 for b in v)):
+                c.fail(key, v, "must be two numbers in [0, 1), like [0.9, 0.999]")
+        elif isinstance(defaults[k], bool):
+            c.bool_(key, v)
+        elif k == "rho":
+            c.num(key, v, "from 0 to 1", lambda x: 0 <= x <= 1)
+        elif k == "eps":
+            c.num(key, v, "> 0 (with 0 a zero gradient gives 0/0 = NaN)", lambda x: x > 0)
+        else:  # momentum, dampening, weight_decay, alpha, lr_decay, initial_accumulator_value
+            c.num(key, v, ">= 0", lambda x: x >= 0)
+    if opts.get("nesterov", False):
+        merged = optimizer_options(t)
+        if not merged["momentum"] > 0 or merged["dampening"] != 0:  # type: ignore[operator]
+            c.fail("train.options.nesterov", True,
+                   "needs momentum > 0 and dampening = 0 (torch's rule); here momentum = "
+                   f"{_fmt(merged['momentum'])}, dampening = {_fmt(merged['dampening'])}")
+
+
+def _check_train(c: _Checker, t: TrainConfig, d: DataConfig) -> None:
+    if not isinstance(t, TrainConfig):
+        c.fail("train", t, "must be a table ([train])")
+    c.name("train.loss", t.loss, LOSSES)
+    c.name("train.optimizer", t.optimizer, OPTIMIZERS)
+    c.num("train.lr", t.lr, "> 0 and <= 10", lambda v: 0 < v <= 10)
+    nt = n_train(d)
+    if not _is_int(t.batch_size) or not 1 <= t.batch_size <= nt:
+        c.fail("train.batch_size", t.batch_size,
+               f"must be an integer from 1 to {nt} (the number of training points: "
+               f"data.samples * data.train_fraction)")
+    c.int_range("train.epochs", t.epochs, 1, MAX_EPOCHS)
+    c.num("train.l1", t.l1, ">= 0", lambda v: v >= 0)
+    c.int_range("train.early_stopping", t.early_stopping, 0)
+    c.name("train.device", t.device, DEVICES)
+    c.int_range("train.seed", t.seed, 0)
+    c.name("train.dtype", t.dtype, DTYPES)
+    _check_options(c, t)
+    # Does the loss fit the data?
+    if d.dataset in REGRESSION_DATASETS and t.loss != "mse":
+        c.fail("train.loss", t.loss, f'must be "mse": dataset "{d.dataset}" is a regression set')
+    if t.loss == "bce" and d.classes != 2:
+        c.fail("train.loss", t.loss,
+               f'"bce" needs exactly 2 classes (data.classes = {d.classes}): use "ce"')
+
+
+def validate(exp: Experiment, source: str = "<experiment>") -> None:
+    """Check every value of an experiment; raise ConfigError on the first bad one.
+
+    Works on experiments built in code as well as on loaded ones.
+    """
+    c = _Checker(source)
+    if not isinstance(exp, Experiment):
+        raise ConfigError(source, None, exp, "not an Experiment")
+    _check_data(c, exp.data)
+    _check_model(c, exp.model)
+    _check_train(c, exp.train, exp.data)
+
+
+# --------------------------------------------------------------------------- dict / TOML
+
+def _table(source: str, key: str, v: object) -> dict:
+    if not isinstance(v, dict):
+        raise ConfigError(source, key, v, f"must be a table ([{key}])")
+    return v
+
+
+def _coerce_floats(values: dict, names: tuple[str, ...]) -> dict:
+    out = dict(values)
+    for n in names:
+        if n in out and _is_int(out[n]):
+            out[n] = float(out[n])
+    return out
+
+
+def _coerce_options(opts: dict) -> dict:
+    out = {}
+    for k, v in opts.items():
+        if k == "betas" and isinstance(v, (list, tuple)):
+            v = tuple(float(b) if _is_int(b) else b for b in v)
+        elif _is_int(v) and k != "nesterov":
+            v = float(v)
+        out[k] = v
+    return out
+
+
+def from_dict(d: dict, source: str = "<dict>") -> Experiment:
+    """Build and validate an Experiment from a parsed TOML document (every key optional)."""
+    if not isinstance(d, dict):
+        raise ConfigError(source, None, d, "the experiment must be a table of [data], [model], [train]")
+    for k, v in d.items():
+        if k not in _SECTION_KEYS:
+            raise _unknown(source, k, v, tuple(_SECTION_KEYS))
+    sections = {}
+    for name, keys in _SECTION_KEYS.items():
+        sec = _table(source, name, d.get(name, {}))
+        for k, v in sec.items():
+            if k not in keys:
+                raise _unknown(source, f"{name}.{k}", v, keys)
+        sections[name] = sec
+
+    data = _coerce_floats(sections["data"], _FLOAT_FIELDS["data"])
+    if "features" in data and isinstance(data["features"], tuple):
+        data["features"] = list(data["features"])
+
+    model = dict(sections["model"])
+    if "hidden" in model:
+        hidden = model["hidden"]
+        if not isinstance(hidden, list):
+            raise ConfigError(source, "model.hidden", hidden,
+                              'must be a list of layers like { units = 4, activation = "tanh" }')
+        layers = []
+        for i, layer in enumerate(hidden):
+            k = f"model.hidden[{i}]"
+            if not isinstance(layer, dict):
+                raise ConfigError(source, k, layer, 'must be a layer like { units = 4, activation = "tanh" }')
+            for lk, lv in layer.items():
+                if lk not in _LAYER_KEYS:
+                    raise _unknown(source, f"{k}.{lk}", lv, _LAYER_KEYS)
+            if "units" not in layer:
+                raise ConfigError(source, f"{k}.units", _MISSING, "every layer needs units (an integer from 1 to 256)")
+            layers.append(Layer(**_coerce_floats(layer, _FLOAT_FIELDS["layer"])))
+        model["hidden"] = layers
+
+    train = _coerce_floats(sections["train"], _FLOAT_FIELDS["train"])
+    if "options" in train:
+        train["options"] = _coerce_options(_table(source, "train.options", train["options"]))
+
+    exp = Experiment(DataConfig(**data), ModelConfig(**model), TrainConfig(**train))
+    validate(exp, source)
+    return exp
+
+
+def to_dict(exp: Experiment) -> dict:
+    """The experiment as plain TOML-ready data (every key written; betas as a list)."""
+    out = asdict(exp)
+    out["data"]["features"] = list(exp.data.features)
+    opts = {}
+    for k, v in exp.train.options.items():
+        opts[k] = list(v) if isinstance(v, tuple) else v
+    out["train"]["options"] = opts
+    return out
+
+
+_TOML_LINE = re.compile(r"at line (\d+)")
+
+
+def loads(text: str, source: str = "<string>") -> Experiment:
+    """Parse and validate an experiment from TOML text; errors name `source`."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        m = _TOML_LINE.search(msg)
+        line = int(m.group(1)) if m else getattr(e, "lineno", None)
+        where = f"{source}: line {line}" if line is not None else source
+        raise ConfigError(source, None, None, f"invalid TOML: {msg}",
+                          message=f"{where}: invalid TOML: {msg}", line=line) from None
+    return from_dict(doc, source)
+
+
+def load(path: str | os.PathLike) -> Experiment:
+    """Read and validate an experiment file."""
+    p = Path(path)
+    source = str(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, None, None, "no such file",
+                          message=f"{source}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(source, None, None, f"cannot read: {e}",
+                          message=f"{source}: cannot read: {e}") from None
+    return loads(text, source)
+
+
+def dumps(exp: Experiment) -> str:
+    """The experiment as TOML text; loads(dumps(e)) == e."""
+    return tomli_w.dumps(to_dict(exp))
+
+
+def save(exp: Experiment, path: str | os.PathLike) -> None:
+    """Write the experiment atomically: a temporary file in the same folder, then os.replace."""
+    text = dumps(exp)
+    p = Path(path)
+    directory = p.parent if str(p.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
