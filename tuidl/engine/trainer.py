@@ -1,0 +1,258 @@
+"""Runs an experiment: epochs of shuffled mini-batches, evaluation, early stopping.
+
+The fast path (train_epoch) keeps nothing but the epoch's numbers; step() runs one
+mini-batch and returns its full phase-by-phase StepRecord for the step-through view and
+`tuidl trace`.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+
+from tuidl import config as cfg
+from tuidl.config import ConfigError, Experiment
+from tuidl.data import Dataset, grid_points, make_dataset, map_features
+from tuidl.engine.devices import DeviceUnavailable, describe, resolve_device
+from tuidl.engine.network import Network
+from tuidl.engine.optimizers import make_optimizer
+from tuidl.engine.records import EpochRecord, LayerRecord, StepRecord
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def to_numpy(t: torch.Tensor | None) -> np.ndarray | None:
+    """A CPU copy that later in-place updates of the tensor cannot change."""
+    if t is None:
+        return None
+    return t.detach().to("cpu", copy=True).numpy()
+
+
+class Trainer:
+    def __init__(self, exp: Experiment, dataset: Dataset | None = None, source: str = "<experiment>"):
+        cfg.validate(exp, source)
+        try:
+            self.device = resolve_device(exp.train.device)
+        except DeviceUnavailable as err:
+            raise ConfigError(f"{source}: train.device = {exp.train.device!r}: {err}") from None
+        self.exp = exp
+        self.dataset = dataset if dataset is not None else make_dataset(exp.data)
+        self.device_label = describe(self.device)
+        self.dtype = DTYPES[exp.train.dtype]
+        t = exp.train
+        sizes = [self.dataset.x_train.shape[1], *(layer.units for layer in exp.model.hidden), cfg.output_units(exp)]
+        self.network = Network(
+            sizes,
+            [layer.activation for layer in exp.model.hidden],
+            [layer.dropout for layer in exp.model.hidden],
+            t.loss,
+            l1=t.l1,
+            init=exp.model.init,
+            seed=t.seed,
+            device=self.device,
+            dtype=self.dtype,
+        )
+        self.optimizer = make_optimizer(t.optimizer, self.network.params(), t.lr, cfg.optimizer_options(t))
+        self.classification = self.dataset.task != "regression"
+        self.x_train, self.y_train = self._tensors(self.dataset.x_train, self.dataset.y_train)
+        self.x_val, self.y_val = self._tensors(self.dataset.x_val, self.dataset.y_val)
+        # Batch order is drawn on the CPU so that every device sees the same batches.
+        self._order_rng = torch.Generator().manual_seed(t.seed)
+        self._dropout_rng = torch.Generator(device=self.device).manual_seed(t.seed)
+        self.epoch = 0  # completed epochs
+        self.step_count = 0
+        self.history: list[EpochRecord] = []
+        self.status: str | None = None
+        self.best_epoch = 0
+        self._best_val = math.inf
+        self._best_params: list[torch.Tensor] | None = None
+        self._batches: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._order: torch.Tensor | None = None  # this epoch's permutation of the training set
+        self._cursor = 0
+        self._epoch_seconds = 0.0
+
+    # -- data ---------------------------------------------------------------------
+    def _tensors(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        xt = torch.as_tensor(x, dtype=self.dtype).to(self.device)
+        yt = self.network.loss.prepare_targets(y, self.network.layers[-1].W.shape[0], self.device, self.dtype)
+        return xt, yt
+
+    def _start_epoch(self) -> None:
+        self._use_order(torch.randperm(self.x_train.shape[0], generator=self._order_rng), cursor=0)
+        self._epoch_seconds = 0.0
+
+    def _use_order(self, order: torch.Tensor, cursor: int) -> None:
+        self._order = order
+        on_device = order.to(self.device)
+        bs = self.exp.train.batch_size
+        self._batches = list(zip(self.x_train[on_device].split(bs), self.y_train[on_device].split(bs)))
+        self._cursor = cursor
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil(self.x_train.shape[0] / self.exp.train.batch_size)
+
+    @property
+    def batch_in_epoch(self) -> int:
+        """Mini-batches already done in the current (unfinished) epoch."""
+        return self._cursor if self._cursor < len(self._batches) else 0
+
+    # -- training -----------------------------------------------------------------
+    def _one_step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        self.network.forward(xb, train=True, generator=self._dropout_rng)
+        self.network.backward(yb)
+        self.optimizer.step(self.network.grads())
+        self.step_count += 1
+        self._cursor += 1
+
+    def train_epoch(self) -> EpochRecord:
+        """Trains the rest of the current epoch (a whole one if none is under way)."""
+        start = time.perf_counter()
+        if self._cursor >= len(self._batches):
+            self._start_epoch()
+        while self._cursor < len(self._batches):
+            self._one_step(*self._batches[self._cursor])
+        self._epoch_seconds += time.perf_counter() - start
+        return self._end_epoch()
+
+    def step(self) -> StepRecord:
+        """One mini-batch step, recorded phase by phase; may complete an epoch."""
+        start = time.perf_counter()
+        if self._cursor >= len(self._batches):
+            self._start_epoch()
+        xb, yb = self._batches[self._cursor]
+        before = [(to_numpy(layer.W), to_numpy(layer.b)) for layer in self.network.layers]
+        self.network.forward(xb, train=True, generator=self._dropout_rng)
+        total, data_loss, l1_term = (float(v) for v in self.network.loss_value(yb))
+        self.network.backward(yb)
+        self.optimizer.explain = True
+        try:
+            self.optimizer.step(self.network.grads())
+        finally:
+            self.optimizer.explain = False
+        self.step_count += 1
+        self._cursor += 1
+        record = StepRecord(
+            step=self.step_count,
+            epoch=self.epoch + 1,
+            x=to_numpy(xb),
+            y=to_numpy(yb),
+            loss=total,
+            data_loss=data_loss,
+            l1_term=l1_term,
+            layers=[self._layer_record(i, before[i]) for i in range(len(self.network.layers))],
+            optimizer=self.optimizer.name,
+            lr=self.optimizer.lr,
+            options=dict(self.optimizer.options),
+        )
+        self._epoch_seconds += time.perf_counter() - start
+        if self._cursor >= len(self._batches):
+            self._end_epoch()
+        return record
+
+    def _layer_record(self, i: int, before: tuple[np.ndarray, np.ndarray]) -> LayerRecord:
+        layer = self.network.layers[i]
+        state = {}
+        terms = {}
+        for name, k in (("W", 2 * i), ("b", 2 * i + 1)):
+            state[name] = {key: _plain(v) for key, v in self.optimizer.state[k].items()}
+            state[name]["step"] = self.optimizer.step_count
+            terms[name] = {key: _plain(v) for key, v in self.optimizer.terms[k].items()}
+        return LayerRecord(
+            index=i,
+            activation=layer.activation.name,
+            W=before[0],
+            b=before[1],
+            input=to_numpy(layer.input),
+            z=to_numpy(layer.z),
+            a=to_numpy(layer.a),
+            dropout_mask=to_numpy(layer.mask),
+            grad_a=to_numpy(layer.grad_a),
+            grad_z=to_numpy(layer.grad_z),
+            grad_W=to_numpy(layer.grad_W),
+            grad_b=to_numpy(layer.grad_b),
+            W_after=to_numpy(layer.W),
+            b_after=to_numpy(layer.b),
+            optimizer_state=state,
+            optimizer_terms=terms,
+        )
+
+    # -- evaluation ---------------------------------------------------------------
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float | None]:
+        """Data loss (without the L1 term) and accuracy, without dropout."""
+        loss, out = self.network.evaluate(x, y)
+        if not self.classification:
+            return float(loss), None
+        if out.shape[1] == 1:
+            hits = (out[:, 0] >= 0.5) == (y.reshape(-1) >= 0.5)
+        else:
+            hits = out.argmax(dim=1) == y
+        return float(loss), float(hits.double().mean())
+
+    def _end_epoch(self) -> EpochRecord:
+        start = time.perf_counter()
+        self.epoch += 1
+        train_loss, train_acc = self.evaluate(self.x_train, self.y_train)
+        val_loss, val_acc = self.evaluate(self.x_val, self.y_val)
+        seconds = self._epoch_seconds + time.perf_counter() - start
+        record = EpochRecord(self.epoch, train_loss, val_loss, train_acc, val_acc, seconds)
+        self.history.append(record)
+        self._check_stop(record)
+        return record
+
+    def _check_stop(self, record: EpochRecord) -> None:
+        t = self.exp.train
+        if not (math.isfinite(record.train_loss) and math.isfinite(record.val_loss)):
+            self.status = (
+                f"diverged at epoch {record.epoch}: the loss became {record.train_loss} "
+                f"(learning rate {t.lr:g} is probably too large; lower it and reset)"
+            )
+            return
+        if record.val_loss < self._best_val:
+            self._best_val, self.best_epoch = record.val_loss, record.epoch
+            if t.early_stopping:
+                self._best_params = [p.clone() for p in self.network.params()]
+        elif t.early_stopping and record.epoch - self.best_epoch >= t.early_stopping:
+            for p, best in zip(self.network.params(), self._best_params):
+                p.copy_(best)
+            self.status = (
+                f"early stopping at epoch {record.epoch}: validation loss has not improved for "
+                f"{t.early_stopping} epochs; restored the weights of epoch {self.best_epoch} "
+                f"(validation loss {self._best_val:.4g})"
+            )
+            return
+        if record.epoch >= t.epochs:
+            self.status = f"finished {t.epochs} epochs"
+
+    @property
+    def diverged(self) -> bool:
+        return self.status is not None and self.status.startswith("diverged")
+
+    # -- views --------------------------------------------------------------------
+    def predict(self, points: np.ndarray) -> np.ndarray:
+        """Network output for raw 2-D points (features mapped here), no dropout."""
+        x = map_features(points, self.exp.data.features)
+        out = self.network.predict(torch.as_tensor(x, dtype=self.dtype).to(self.device))
+        return to_numpy(out).astype(np.float64)
+
+    def boundary(self, nx: int, ny: int) -> np.ndarray:
+        """(ny, nx) over the data's extent, row 0 at the top.
+
+        binary: P(class 1); multiclass: winning class + its probability × 0.999;
+        regression: the predicted value.
+        """
+        out = self.predict(grid_points(self.dataset.extent, nx, ny))
+        if self.dataset.task == "multiclass":
+            values = out.argmax(axis=1) + out.max(axis=1) * 0.999
+        else:
+            values = out[:, 0]
+        return values.reshape(ny, nx)
+
+    def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(to_numpy(layer.W), to_numpy(layer.b)) for layer in self.network.layers]
+
+
+def _plain(v: object) -> object:
+    return to_numpy(v) if isinstance(v, torch.Tensor) else v
