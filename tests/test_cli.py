@@ -1,0 +1,161 @@
+"""The `tuidl` command run as a user runs it: a subprocess."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+EXAMPLE = "examples/playground.toml"
+
+
+def tuidl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "tuidl", *args], capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_train_json_reaches_95_percent_on_the_example():
+    out = tuidl("train", EXAMPLE, "--json").stdout.splitlines()
+    lines = [json.loads(line) for line in out]
+    assert len(lines) == 201
+    epochs, final = lines[:-1], lines[-1]
+    assert [e["epoch"] for e in epochs] == list(range(1, 201))
+    assert set(epochs[0]) == {"epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy", "seconds"}
+    assert all(e["seconds"] > 0 for e in epochs)
+    assert final["final"] is True
+    assert final["val_accuracy"] >= 0.95
+
+
+def test_train_shows_progress_and_summary_and_saves(tmp_path):
+    result = tuidl("train", EXAMPLE, "--epochs", "5", "--save", str(tmp_path / "run.pt"))
+    assert "epoch" in result.stdout and "val accuracy" in result.stdout
+    from tuidl.engine.checkpoint import load_checkpoint
+
+    trainer = load_checkpoint(tmp_path / "run.pt")
+    assert trainer.epoch == 5 and len(trainer.history) == 5
+
+
+def test_regression_json_has_null_accuracy(tmp_path):
+    path = tmp_path / "plane.toml"
+    path.write_text('[data]\ndataset = "plane"\n[train]\nloss = "mse"\nepochs = 2\n')
+    lines = [json.loads(line) for line in tuidl("train", str(path), "--json").stdout.splitlines()]
+    assert lines[0]["val_accuracy"] is None and lines[-1]["final"]
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("[data]\nnosie = 0.1\n", ["data.nosie", "noise"]),
+        ("[train]\nlr = \"fast\"\n", ["train.lr", "fast"]),
+        ("[train]\nlr = -1.0\n", ["train.lr", "-1"]),
+        ("[train]\noptimizer = \"adamw\"\n", ["train.optimizer", "adamw", "adam"]),
+        ("[data]\ndataset = \"plane\"\n", ["plane", "mse"]),
+        ("[model]\nhidden = [{ units = 0 }]\n", ["units", "0"]),
+        ("[train\n", ["line"]),
+    ],
+)
+def test_bad_input_is_a_clear_error_with_status_2(tmp_path, text, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    result = tuidl("train", str(path), check=False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "bad.toml" in result.stderr
+    for word in words:
+        assert word in result.stderr
+
+
+def test_missing_file_is_a_clear_error():
+    result = tuidl("train", "no/such/file.toml", check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "no/such/file.toml" in result.stderr
+
+
+def test_unavailable_device_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = tuidl("train", EXAMPLE, "--device", "cuda", check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cuda" in result.stderr
+
+
+def _replay(doc: dict, make_optimizer) -> None:
+    """Re-run the traced steps with torch.autograd and torch.optim; compare every number."""
+    layers = doc["steps"][0]["layers"]
+    params = []
+    for layer in layers:
+        params += [torch.tensor(layer["W"], dtype=torch.float64, requires_grad=True),
+                   torch.tensor(layer["b"], dtype=torch.float64, requires_grad=True)]
+    optimizer = make_optimizer(params)
+    acts = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda z: z}
+
+    def close(ours, theirs):
+        ours = torch.tensor(ours, dtype=torch.float64)
+        scale = max(theirs.abs().max().item(), 1e-300)
+        assert (ours - theirs.detach()).abs().max().item() / scale <= 1e-10
+
+    for step in doc["steps"]:
+        x, y = torch.tensor(step["x"], dtype=torch.float64), torch.tensor(step["y"], dtype=torch.float64)
+        h = x
+        for i, layer in enumerate(step["layers"]):
+            close(layer["W"], params[2 * i])
+            close(layer["input"], h)
+            z = F.linear(h, params[2 * i], params[2 * i + 1])
+            if i < len(step["layers"]) - 1:
+                h = acts[layer["activation"]](z)
+                if layer["dropout_mask"] is not None:
+                    h = h * torch.tensor(layer["dropout_mask"], dtype=torch.float64)
+        loss = F.binary_cross_entropy_with_logits(z, y)
+        optimizer.zero_grad()
+        loss.backward()
+        assert step["loss"] == pytest.approx(loss.item(), rel=1e-10)
+        for i, layer in enumerate(step["layers"]):
+            close(layer["grad_W"], params[2 * i].grad)
+            close(layer["grad_b"], params[2 * i + 1].grad)
+        optimizer.step()
+        for i, layer in enumerate(step["layers"]):
+            close(layer["W_after"], params[2 * i])
+            close(layer["b_after"], params[2 * i + 1])
+
+
+@pytest.mark.parametrize(
+    "options, make_optimizer",
+    [
+        ('optimizer = "sgd"\nlr = 0.1\n[train.options]\nmomentum = 0.9\nnesterov = true\n',
+         lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True)),
+        ('optimizer = "adam"\nlr = 0.01\n[train.options]\nweight_decay = 0.01\n',
+         lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.01)),
+    ],
+)
+def test_trace_replays_exactly_in_torch(tmp_path, options, make_optimizer):
+    path = tmp_path / "trace.toml"
+    path.write_text('[model]\nhidden = [{ units = 4, activation = "tanh", dropout = 0.25 }, { units = 2, activation = "relu" }]\n'
+                    "[train]\n" + options)
+    doc = json.loads(tuidl("trace", str(path), "--steps", "5", "--dtype", "float64", "--json").stdout)
+    assert doc["dtype"] == "float64" and len(doc["steps"]) == 5
+    first = doc["steps"][0]["layers"][0]
+    assert set(first) >= {"index", "activation", "W", "b", "input", "z", "a", "dropout_mask", "grad_a", "grad_z",
+                          "grad_W", "grad_b", "W_after", "b_after", "optimizer_state"}
+    _replay(doc, make_optimizer)
+
+
+def test_trace_text_is_readable():
+    out = tuidl("trace", EXAMPLE).stdout
+    assert "Forward" in out and "Backward" in out and "Update" in out
+
+
+def test_bench_json_runs_both_loops():
+    doc = json.loads(tuidl("bench", "--epochs", "1", "--repeats", "1", "--json").stdout)
+    assert len(doc["results"]) == 3
+    for row in doc["results"]:
+        assert row["tuidl_epochs_per_s"] > 0 and row["pytorch_epochs_per_s"] > 0
+        assert row["ratio"] == pytest.approx(row["tuidl_epochs_per_s"] / row["pytorch_epochs_per_s"], rel=0.5)
+
+
+def test_help_lists_the_commands():
+    out = tuidl("--help").stdout
+    for word in ("train", "trace", "bench"):
+        assert word in out

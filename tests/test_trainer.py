@@ -1,0 +1,164 @@
+"""The trainer: convergence, determinism, early stopping, divergence, records, resume."""
+import copy
+
+import numpy as np
+import pytest
+
+from tuidl import config as cfg
+from tuidl.engine.checkpoint import load_checkpoint, save_checkpoint
+from tuidl.engine.trainer import Trainer
+
+
+def make(**train) -> cfg.Experiment:
+    exp = cfg.default_experiment()
+    for key, value in train.items():
+        setattr(exp.train, key, value)
+    return exp
+
+
+def test_playground_example_reaches_95_percent():
+    trainer = Trainer(cfg.load("examples/playground.toml"))
+    for _ in range(200):
+        trainer.train_epoch()
+    assert trainer.history[-1].val_accuracy >= 0.95
+    assert trainer.history[-1].train_loss < trainer.history[0].train_loss
+    assert trainer.status == "finished 200 epochs"
+
+
+def test_same_experiment_same_history_and_weights():
+    a, b = Trainer(make()), Trainer(make())
+    for _ in range(3):
+        ra, rb = a.train_epoch(), b.train_epoch()
+        assert (ra.train_loss, ra.val_loss) == (rb.train_loss, rb.val_loss)
+    for (wa, ba), (wb, bb) in zip(a.weights(), b.weights()):
+        np.testing.assert_array_equal(wa, wb)
+        np.testing.assert_array_equal(ba, bb)
+
+
+def test_batches_are_reshuffled_each_epoch_from_the_seed():
+    trainer = Trainer(make())
+    first = trainer.step().x
+    for _ in range(trainer.batches_per_epoch - 1):
+        trainer.step()
+    second = trainer.step().x
+    assert not np.array_equal(first, second)
+    again = Trainer(make()).step().x
+    np.testing.assert_array_equal(first, again)
+
+
+def test_a_step_record_holds_every_phase():
+    exp = make(l1=0.01)
+    exp.model.hidden[0].dropout = 0.5
+    trainer = Trainer(exp)
+    before = trainer.weights()
+    record = trainer.step()
+    assert [layer.index for layer in record.layers] == [0, 1, 2]
+    hidden, output = record.layers[0], record.layers[-1]
+    np.testing.assert_array_equal(hidden.W, before[0][0])
+    np.testing.assert_allclose(hidden.z, record.x @ hidden.W.T + hidden.b, rtol=1e-5, atol=1e-6)
+    assert set(np.unique(hidden.dropout_mask)) <= {0.0, 2.0}
+    np.testing.assert_allclose(record.layers[1].input, hidden.a * hidden.dropout_mask, rtol=1e-6)
+    assert output.activation == "sigmoid"
+    assert record.loss == pytest.approx(record.data_loss + record.l1_term)
+    assert record.l1_term > 0
+    np.testing.assert_allclose(output.W_after, output.W - 0.03 * output.grad_W, rtol=1e-5, atol=1e-7)
+    assert trainer.step().step == 2
+
+
+def test_dropout_only_in_training():
+    exp = make()
+    exp.model.hidden[0].dropout = 0.5
+    trainer = Trainer(exp)
+    points = trainer.dataset.points_val[:20]
+    np.testing.assert_array_equal(trainer.predict(points), trainer.predict(points))
+    masks = {trainer.step().layers[0].dropout_mask.tobytes() for _ in range(3)}
+    assert len(masks) == 3
+
+
+def test_early_stopping_restores_the_best_weights():
+    exp = make(optimizer="adam", lr=0.05, early_stopping=3, epochs=500)
+    exp.data.samples, exp.data.noise, exp.data.dataset = 60, 0.5, "xor"
+    exp.model.hidden = [cfg.Layer(64, "relu"), cfg.Layer(64, "relu")]
+    trainer = Trainer(exp)
+    weights = {}
+    while trainer.status is None:
+        record = trainer.train_epoch()
+        weights[record.epoch] = trainer.weights()
+    assert trainer.status.startswith("early stopping")
+    assert trainer.epoch - trainer.best_epoch == 3
+    best = min(trainer.history, key=lambda r: r.val_loss)
+    assert best.epoch == trainer.best_epoch
+    for (w, b), (bw, bb) in zip(trainer.weights(), weights[trainer.best_epoch]):
+        np.testing.assert_array_equal(w, bw)
+        np.testing.assert_array_equal(b, bb)
+
+
+def test_divergence_stops_with_a_message_not_a_crash():
+    exp = make(loss="mse", optimizer="sgd", lr=10.0)
+    exp.data.dataset = "plane"
+    exp.model.hidden = [cfg.Layer(8, "relu"), cfg.Layer(8, "relu")]
+    trainer = Trainer(exp)
+    for _ in range(50):
+        trainer.train_epoch()
+        if trainer.status:
+            break
+    assert trainer.diverged
+    assert "learning rate" in trainer.status
+
+
+def test_regression_has_no_accuracy_and_learns():
+    exp = make(loss="mse", optimizer="adam", lr=0.01, epochs=30)
+    exp.data.dataset = "plane"
+    trainer = Trainer(exp)
+    first = trainer.train_epoch()
+    for _ in range(29):
+        last = trainer.train_epoch()
+    assert first.val_accuracy is None and last.val_accuracy is None
+    assert last.val_loss < first.val_loss / 2
+
+
+def test_multiclass_cross_entropy_learns():
+    exp = make(loss="ce", optimizer="adam", lr=0.02)
+    exp.data.dataset, exp.data.classes = "gauss", 3
+    exp.model.hidden = [cfg.Layer(8, "relu")]
+    trainer = Trainer(exp)
+    for _ in range(30):
+        trainer.train_epoch()
+    assert trainer.history[-1].val_accuracy > 0.8
+    grid = trainer.boundary(7, 5)
+    assert grid.shape == (5, 7) and grid.min() >= 0 and grid.max() < 3
+
+
+def test_checkpoint_resumes_exactly(tmp_path):
+    exp = make(optimizer="adam", lr=0.01)
+    exp.model.hidden[0].dropout = 0.2
+    straight = Trainer(copy.deepcopy(exp))
+    for _ in range(3):
+        straight.train_epoch()
+    for _ in range(4):
+        straight.step()
+    straight.train_epoch()
+    straight.train_epoch()
+
+    first = Trainer(copy.deepcopy(exp))
+    for _ in range(3):
+        first.train_epoch()
+    for _ in range(4):
+        first.step()
+    save_checkpoint(first, tmp_path / "run.pt")
+    resumed = load_checkpoint(tmp_path / "run.pt")
+    resumed.train_epoch()
+    resumed.train_epoch()
+    assert [r.val_loss for r in resumed.history] == [r.val_loss for r in straight.history]
+    for (w, b), (sw, sb) in zip(resumed.weights(), straight.weights()):
+        np.testing.assert_array_equal(w, sw)
+        np.testing.assert_array_equal(b, sb)
+
+
+def test_unavailable_device_is_a_config_error():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(cfg.ConfigError, match="train.device"):
+        Trainer(make(device="cuda"))

@@ -1,0 +1,3 @@
+from tuidl.cli import main
+
+main()
