@@ -1,0 +1,277 @@
+"""The experiment file: loading, round trip, and one clear error per kind of mistake."""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import pytest
+
+from tuidl import config as C
+from tuidl.config import ConfigError, Experiment, Layer
+
+EXAMPLE = """
+[data]
+dataset = "circle"        # circle | xor | gauss | spiral | moons | pass | plane (regression)
+samples = 500
+noise = 0.0               # 0 … 0.5
+train_fraction = 0.5
+features = ["x1", "x2"]   # any of x1 x2 x1^2 x2^2 x1*x2 sin(x1) sin(x2)
+seed = 1
+[model]
+hidden = [
+  { units = 4, activation = "tanh" },
+  { units = 2, activation = "tanh", dropout = 0.0 },
+]
+init = "torch"            # torch | xavier | he | zeros
+[train]
+loss = "bce"              # bce | ce | mse
+optimizer = "sgd"         # sgd | adam | rmsprop | adagrad | adadelta
+lr = 0.03
+batch_size = 10
+epochs = 200
+l1 = 0.0
+early_stopping = 0        # patience in epochs; 0 = off
+device = "auto"           # auto | cpu | cuda | mps
+seed = 1
+[train.options]           # torch.optim keyword names
+momentum = 0.0
+weight_decay = 0.0
+"""
+
+SRC = "experiment.toml"
+
+
+def test_example_loads():
+    e = C.loads(EXAMPLE, SRC)
+    assert e.data.dataset == "circle" and e.data.samples == 500
+    assert e.model.hidden == [Layer(4, "tanh"), Layer(2, "tanh", 0.0)]
+    assert e.train.lr == 0.03 and e.train.options == {"momentum": 0.0, "weight_decay": 0.0}
+    # The example is the default experiment plus two explicit default options.
+    assert replace(e, train=replace(e.train, options={})) == C.default_experiment()
+
+
+def test_empty_document_is_the_default():
+    assert C.loads("", SRC) == C.default_experiment()
+    assert C.loads("[data]\n[model]\n[train]\n", SRC) == C.default_experiment()
+
+
+def test_partial_sections_keep_defaults():
+    e = C.loads('[train]\nlr = 1\noptimizer = "adam"\n', SRC)
+    assert e.train.lr == 1.0 and isinstance(e.train.lr, float)
+    assert e.data == C.DataConfig() and e.model == C.ModelConfig()
+
+
+def test_perceptron_has_no_hidden_layers():
+    e = C.loads("[model]\nhidden = []\n", SRC)
+    assert e.model.hidden == []
+
+
+@pytest.mark.parametrize("exp", [
+    C.default_experiment(),
+    Experiment(
+        C.DataConfig(dataset="spiral", samples=777, noise=0.25, train_fraction=0.7,
+                     features=["x1^2", "sin(x2)", "x1*x2"], seed=42, classes=5),
+        C.ModelConfig(hidden=[Layer(8, "relu", 0.25), Layer(3, "leaky_relu")], init="he"),
+        C.TrainConfig(loss="ce", optimizer="adam", lr=0.001, batch_size=32, epochs=5000,
+                      l1=1e-4, early_stopping=20, device="cpu", seed=7, dtype="float64",
+                      options={"betas": (0.8, 0.99), "eps": 1e-7, "amsgrad": True}),
+    ),
+    Experiment(C.DataConfig(dataset="plane"), C.ModelConfig(hidden=[]),
+               C.TrainConfig(loss="mse", optimizer="rmsprop",
+                             options={"centered": True, "alpha": 0.9, "momentum": 0.5})),
+])
+def test_round_trip(exp):
+    C.validate(exp)
+    text = C.dumps(exp)
+    back = C.loads(text, SRC)
+    assert back == exp
+    assert C.dumps(back) == text
+
+
+def test_save_and_load(tmp_path):
+    exp = C.default_experiment()
+    exp.train.optimizer = "adam"
+    exp.train.options = {"betas": (0.5, 0.9)}
+    path = tmp_path / "exp.toml"
+    C.save(exp, path)
+    assert C.load(path) == exp
+    assert os.listdir(tmp_path) == ["exp.toml"]  # no temp file left behind
+    C.save(C.default_experiment(), path)  # overwrite
+    assert C.load(path) == C.default_experiment()
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError) as ei:
+        C.load(path)
+    assert "nope.toml" in str(ei.value)
+
+
+def _err(text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as ei:
+        C.loads(text, SRC)
+    err = ei.value
+    assert str(err).startswith(SRC + ":")
+    assert err.source == SRC
+    return err
+
+
+@pytest.mark.parametrize("text, key, value_text", [
+    # unknown keys at every level
+    ("[data]\nnosie = 0.1\n", "data.nosie", "0.1"),
+    ("[datta]\nsamples = 100\n", "datta", "samples"),
+    ("[model]\nhidden = [{ units = 4, actvation = \"relu\" }]\n", "model.hidden[0].actvation", '"relu"'),
+    ("[train]\nlearning_rate = 0.1\n", "train.learning_rate", "0.1"),
+    ("[train.options]\nbetas = [0.9, 0.99]\n", "train.options.betas", "0.9"),  # sgd has no betas
+    ('[train]\noptimizer = "adam"\n[train.options]\nmomentum = 0.9\n', "train.options.momentum", "0.9"),
+    # wrong types
+    ('[data]\nsamples = "500"\n', "data.samples", '"500"'),
+    ("[data]\nsamples = 500.0\n", "data.samples", "500.0"),
+    ("[data]\nseed = true\n", "data.seed", "true"),
+    ('[train]\nlr = "fast"\n', "train.lr", '"fast"'),
+    ("[train]\nepochs = true\n", "train.epochs", "true"),
+    ('[data]\nfeatures = "x1"\n', "data.features", '"x1"'),
+    ("[model]\nhidden = [{ units = 4.5 }]\n", "model.hidden[0].units", "4.5"),
+    ("[model]\nhidden = 4\n", "model.hidden", "4"),
+    ("[model]\nhidden = [4, 2]\n", "model.hidden[0]", "4"),
+    ("[model]\nhidden = [{ activation = \"relu\" }]\n", "model.hidden[0].units", "missing"),
+    ("data = 5\n", "data", "5"),
+    ('[train]\noptimizer = "adam"\n[train.options]\nbetas = [0.9]\n', "train.options.betas", "[0.9]"),
+    ('[train]\noptimizer = "adam"\n[train.options]\namsgrad = 1\n', "train.options.amsgrad", "1"),
+    # out of range
+    ("[data]\nsamples = 10\n", "data.samples", "10"),
+    ("[data]\nsamples = 5001\n", "data.samples", "5001"),
+    ("[data]\nnoise = 0.6\n", "data.noise", "0.6"),
+    ("[data]\nnoise = nan\n", "data.noise", "nan"),
+    ("[data]\ntrain_fraction = 0.95\n", "data.train_fraction", "0.95"),
+    ("[data]\nfeatures = []\n", "data.features", "[]"),
+    ('[data]\nfeatures = ["x1", "x1"]\n', "data.features[1]", '"x1"'),
+    ("[data]\nseed = -1\n", "data.seed", "-1"),
+    ('[data]\ndataset = "gauss"\nclasses = 9\n', "data.classes", "9"),
+    ("[data]\nclasses = 3\n", "data.classes", "3"),  # circle is 2-class only
+    ("[model]\nhidden = [{ units = 0 }]\n", "model.hidden[0].units", "0"),
+    ("[model]\nhidden = [{ units = 4 }, { units = 257 }]\n", "model.hidden[1].units", "257"),
+    ("[model]\nhidden = [{ units = 4, dropout = 1.0 }]\n", "model.hidden[0].dropout", "1.0"),
+    ("[model]\nhidden = [" + "{ units = 2 }, " * 9 + "]\n", "model.hidden", "units"),
+    ("[train]\nlr = -1.0\n", "train.lr", "-1.0"),
+    ("[train]\nlr = 0\n", "train.lr", "0"),
+    ("[train]\nlr = 11\n", "train.lr", "11"),
+    ("[train]\nlr = inf\n", "train.lr", "inf"),
+    ("[train]\nbatch_size = 0\n", "train.batch_size", "0"),
+    ("[train]\nbatch_size = 251\n", "train.batch_size", "251"),  # 500 * 0.5 = 250 training points
+    ("[train]\nepochs = 0\n", "train.epochs", "0"),
+    ("[train]\nepochs = 100001\n", "train.epochs", "100001"),
+    ("[train]\nl1 = -0.1\n", "train.l1", "-0.1"),
+    ("[train]\nearly_stopping = -1\n", "train.early_stopping", "-1"),
+    ("[train]\nseed = -3\n", "train.seed", "-3"),
+    ("[train.options]\nmomentum = -0.9\n", "train.options.momentum", "-0.9"),
+    ("[train.options]\ndampening = -1\n", "train.options.dampening", "-1"),
+    ("[train.options]\nweight_decay = -1e-4\n", "train.options.weight_decay", "-0.0001"),
+    ("[train.options]\nnesterov = true\n", "train.options.nesterov", "true"),
+    ("[train.options]\nnesterov = true\nmomentum = 0.9\ndampening = 0.1\n", "train.options.nesterov", "dampening"),
+    ('[train]\noptimizer = "adam"\n[train.options]\nbetas = [0.9, 1.0]\n', "train.options.betas", "1.0"),
+    ('[train]\noptimizer = "adam"\n[train.options]\neps = -1e-8\n', "train.options.eps", "-1e-08"),
+    ('[train]\noptimizer = "rmsprop"\n[train.options]\nalpha = -0.5\n', "train.options.alpha", "-0.5"),
+    ('[train]\noptimizer = "adadelta"\n[train.options]\nrho = 1.5\n', "train.options.rho", "1.5"),
+    ('[train]\noptimizer = "adagrad"\n[train.options]\nlr_decay = -1\n', "train.options.lr_decay", "-1"),
+    ('[train]\noptimizer = "adagrad"\n[train.options]\ninitial_accumulator_value = -1\n',
+     "train.options.initial_accumulator_value", "-1"),
+    # unknown names
+    ('[data]\ndataset = "circel"\n', "data.dataset", '"circel"'),
+    ('[data]\nfeatures = ["x1", "x3"]\n', "data.features[1]", '"x3"'),
+    ('[model]\nhidden = [{ units = 4, activation = "softmax" }]\n', "model.hidden[0].activation", '"softmax"'),
+    ('[model]\ninit = "glorot"\n', "model.init", '"glorot"'),
+    ('[train]\nloss = "hinge"\n', "train.loss", '"hinge"'),
+    ('[train]\noptimizer = "lbfgs"\n', "train.optimizer", '"lbfgs"'),
+    ('[train]\ndevice = "tpu"\n', "train.device", '"tpu"'),
+    ('[train]\ndtype = "float16"\n', "train.dtype", '"float16"'),
+    # loss that does not fit the data
+    ('[data]\ndataset = "plane"\n', "train.loss", '"bce"'),
+    ('[data]\ndataset = "plane"\n[train]\nloss = "ce"\n', "train.loss", '"ce"'),
+    ('[data]\ndataset = "spiral"\nclasses = 3\n', "train.loss", '"bce"'),
+])
+def test_errors_name_file_key_and_value(text, key, value_text):
+    err = _err(text)
+    msg = str(err)
+    assert key in msg, msg
+    assert value_text in msg, msg
+    assert err.key == key
+    assert err.allowed
+
+
+def test_error_message_format():
+    err = _err("[train]\nlr = -1.0\n")
+    assert str(err) == "experiment.toml: train.lr = -1.0: must be a number > 0 and <= 10"
+    assert (err.source, err.key, err.value) == (SRC, "train.lr", -1.0)
+    err = _err("[data]\nnosie = 0.1\n")
+    assert str(err).startswith("experiment.toml: unknown key data.nosie")
+    assert "allowed: dataset, samples, noise" in str(err)
+    err = _err('[train]\noptimizer = "adam"\n[train.options]\nmomentum = 0.9\n')
+    assert "betas, eps, weight_decay, amsgrad" in str(err)
+
+
+def test_bad_toml_names_file_and_line():
+    err = _err("[data]\nsamples = 500\nnoise = = 0.1\n")
+    assert err.line == 3
+    assert "line 3" in str(err) and "invalid TOML" in str(err)
+    assert err.key is None
+
+
+def test_allowed_combinations():
+    C.loads('[data]\ndataset = "plane"\n[train]\nloss = "mse"\n', SRC)
+    C.loads('[train]\nloss = "mse"\n', SRC)  # mse on 2 classes: target 0/1
+    C.loads('[train]\nloss = "ce"\n', SRC)  # ce on 2 classes
+    C.loads('[data]\ndataset = "gauss"\nclasses = 8\n[train]\nloss = "ce"\n', SRC)
+    C.loads("[train]\nlr = 10\nbatch_size = 250\n", SRC)
+    C.loads("[train.options]\nnesterov = true\nmomentum = 0.9\n", SRC)
+    C.loads("[model]\nhidden = [" + "{ units = 256 }, " * 8 + "]\n", SRC)
+
+
+def test_validate_experiments_built_in_code():
+    exp = C.default_experiment()
+    C.validate(exp)
+    exp.model.hidden.append(Layer(0))
+    with pytest.raises(ConfigError) as ei:
+        C.validate(exp, "edited")
+    assert str(ei.value).startswith("edited: model.hidden[2].units = 0:")
+    exp = C.default_experiment()
+    exp.train.batch_size = True  # bool is not an int
+    with pytest.raises(ConfigError, match="train.batch_size"):
+        C.validate(exp)
+    exp = C.default_experiment()
+    exp.data.features = ("x1", "x2")  # a tuple is fine in code
+    C.validate(exp)
+    exp.model.hidden = [{"units": 4}]
+    with pytest.raises(ConfigError, match=r"model.hidden\[0\]"):
+        C.validate(exp)
+
+
+def test_optimizer_options_merge_defaults():
+    t = C.TrainConfig(optimizer="adam", options={"betas": [0.8, 0.9]})
+    opts = C.optimizer_options(t)
+    assert opts == {"betas": (0.8, 0.9), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False}
+    assert isinstance(opts["betas"], tuple)
+    assert C.optimizer_options(C.TrainConfig()) == C.OPTIMIZER_DEFAULTS["sgd"]
+    t = C.TrainConfig(optimizer="sgd", options={"momentum": 0.9})
+    assert C.optimizer_options(t)["momentum"] == 0.9
+    assert C.OPTIMIZER_DEFAULTS["sgd"]["momentum"] == 0.0  # defaults not mutated
+    e = C.loads('[train]\noptimizer = "adam"\n[train.options]\nbetas = [0.5, 0.75]\n', SRC)
+    assert e.train.options["betas"] == (0.5, 0.75)
+
+
+def test_task_and_output_units():
+    e = C.default_experiment()
+    assert C.task(e) == "binary" and C.output_units(e) == 1
+    e = C.loads('[data]\ndataset = "spiral"\nclasses = 4\n[train]\nloss = "ce"\n', SRC)
+    assert C.task(e) == "multiclass" and C.output_units(e) == 4
+    e = C.loads('[train]\nloss = "ce"\n', SRC)
+    assert C.output_units(e) == 2
+    e = C.loads('[data]\ndataset = "plane"\n[train]\nloss = "mse"\n', SRC)
+    assert C.task(e) == "regression" and C.output_units(e) == 1
+
+
+def test_error_is_picklable():
+    import pickle
+    err = _err("[train]\nlr = -1.0\n")
+    back = pickle.loads(pickle.dumps(err))
+    assert str(back) == str(err) and back.key == "train.lr"
