@@ -1,0 +1,144 @@
+"""Activation functions with their derivatives, written out as tensor ops.
+
+Each activation knows its formula (text for the UI), its forward a = g(z) and its
+derivative g'(z), given z and a (many derivatives are cheapest in terms of a, e.g.
+tanh' = 1 − a²). `chain(grad_a, z, a)` is the backprop step dL/dz = dL/da · g'(z),
+fused into as few tensor ops as possible because it runs in every training step.
+
+Conventions follow torch: relu'(0) = 0; leaky_relu has negative slope 0.01 and
+leaky_relu'(0) = 0.01; softmax is an output-only activation (along dim 1) whose
+Jacobian is not elementwise, so the loss supplies dL/dz directly.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+LEAKY_SLOPE = 0.01  # torch.nn.functional.leaky_relu's default negative_slope
+
+
+class Activation:
+    """g(z), elementwise (softmax: along dim 1), and its derivative g'(z)."""
+
+    name: str = ""
+    formula: str = ""
+    derivative_formula: str = ""
+    elementwise: bool = True
+
+    def forward(self, z: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def derivative(self, z: Tensor, a: Tensor) -> Tensor:
+        """g'(z), elementwise; `a` is g(z) from the forward pass."""
+        raise NotImplementedError
+
+    def chain(self, grad_a: Tensor, z: Tensor, a: Tensor) -> Tensor:
+        """Chain rule through g: dL/dz = dL/da · g'(z) (a new tensor, or grad_a itself for linear)."""
+        return grad_a * self.derivative(z, a)
+
+    def __repr__(self) -> str:
+        return f"Activation({self.name}: {self.formula})"
+
+
+class Tanh(Activation):
+    name = "tanh"
+    formula = "tanh(z)"
+    derivative_formula = "1 − a²"
+
+    def forward(self, z: Tensor) -> Tensor:
+        return torch.tanh(z)
+
+    def derivative(self, z: Tensor, a: Tensor) -> Tensor:
+        return 1 - a * a  # tanh'(z) = 1 − tanh²(z)
+
+    def chain(self, grad_a: Tensor, z: Tensor, a: Tensor) -> Tensor:
+        return torch.addcmul(grad_a, grad_a * a, a, value=-1)  # δa − δa·a·a = δa(1 − a²)
+
+
+class Sigmoid(Activation):
+    name = "sigmoid"
+    formula = "σ(z) = 1 / (1 + e⁻ᶻ)"
+    derivative_formula = "a (1 − a)"
+
+    def forward(self, z: Tensor) -> Tensor:
+        return torch.sigmoid(z)
+
+    def derivative(self, z: Tensor, a: Tensor) -> Tensor:
+        return a * (1 - a)  # σ'(z) = σ(z)(1 − σ(z))
+
+    def chain(self, grad_a: Tensor, z: Tensor, a: Tensor) -> Tensor:
+        t = grad_a * a  # δa·a
+        return t.addcmul_(t, a, value=-1)  # δa·a − δa·a·a = δa·a(1 − a)
+
+
+class ReLU(Activation):
+    name = "relu"
+    formula = "max(0, z)"
+    derivative_formula = "1 if z > 0 else 0"
+
+    def forward(self, z: Tensor) -> Tensor:
+        return torch.relu(z)
+
+    def derivative(self, z: Tensor, a: Tensor) -> Tensor:
+        return (z > 0).to(z.dtype)  # relu'(z) = [z > 0] (0 at z = 0, as torch)
+
+    def chain(self, grad_a: Tensor, z: Tensor, a: Tensor) -> Tensor:
+        return grad_a * (z > 0)  # δa · [z > 0]
+
+
+class LeakyReLU(Activation):
+    name = "leaky_relu"
+    formula = f"z if z > 0 else {LEAKY_SLOPE}·z"
+    derivative_formula = f"1 if z > 0 else {LEAKY_SLOPE}"
+
+    def forward(self, z: Tensor) -> Tensor:
+        return torch.nn.functional.leaky_relu(z, LEAKY_SLOPE)
+
+    def derivative(self, z: Tensor, a: Tensor) -> Tensor:
+        d = torch.full_like(z, LEAKY_SLOPE)
+        return d.masked_fill_(z > 0, 1.0)  # 1 where z > 0, slope elsewhere (z = 0 too, as torch)
+
+    def chain(self, grad_a: Tensor, z: Tensor, a: Tensor) -> Tensor:
+        return torch.where(z > 0, grad_a, grad_a * LEAKY_SLOPE)  # δa · (1 or slope)
+
+
+class Linear(Activation):
+    name = "linear"
+    formula = "z"
+    derivative_formula = "1"
+
+    def forward(self, z: Tensor) -> Tensor:
+        return z  # identity: a is z itself (no copy)
+
+    def derivative(self, z: Tensor, a: Tensor) -> Tensor:
+        return torch.ones_like(z)
+
+    def chain(self, grad_a: Tensor, z: Tensor, a: Tensor) -> Tensor:
+        return grad_a  # g'(z) = 1
+
+
+class Softmax(Activation):
+    """Output only: aₖ = e^{zₖ} / Σⱼ e^{zⱼ} along dim 1. Not used in backprop (the
+    cross-entropy loss gives dL/dz = (a − onehot)/N directly)."""
+
+    name = "softmax"
+    formula = "eᶻᵏ / Σⱼ eᶻʲ"
+    derivative_formula = "∂aᵢ/∂zⱼ = aᵢ(δᵢⱼ − aⱼ)"
+    elementwise = False
+
+    def forward(self, z: Tensor) -> Tensor:
+        return torch.softmax(z, dim=1)
+
+    def derivative(self, z: Tensor, a: Tensor) -> Tensor:
+        """The diagonal of the Jacobian, aᵢ(1 − aᵢ), for display only."""
+        return a * (1 - a)
+
+    def chain(self, grad_a: Tensor, z: Tensor, a: Tensor) -> Tensor:
+        # Full Jacobian-vector product: dL/dzᵢ = aᵢ (dL/daᵢ − Σⱼ aⱼ dL/daⱼ)
+        return a * (grad_a - (grad_a * a).sum(dim=1, keepdim=True))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a for a in (ReLU(), Tanh(), Sigmoid(), LeakyReLU(), Linear(), Softmax())
+}
+HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")

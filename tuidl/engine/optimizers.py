@@ -1,0 +1,410 @@
+"""The torch.optim update rules written out, with their state visible.
+
+Each optimizer follows torch.optim's single-tensor implementation op for op (same
+order of floating-point operations), so float64 results match torch.optim to ~1e-15.
+
+Notation in `rule`: θ parameter, g gradient (plus λθ with weight_decay λ), γ learning
+rate, t step count (1 for the first step).
+
+Speed: when the parameters are consecutive views of one flat tensor (as Network makes
+them), and so are the gradients, a step updates that flat tensor in one go: one tensor op
+per line of the rule instead of one per parameter. The state tensors are always flat too;
+`state[i]` holds views of parameter i's slice.
+
+`terms` (the intermediates of the last step, for display) are only computed when
+`explain` is True, so the plain training loop stays fast.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def _fmt(v: object) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _flat_base(tensors: list[Tensor]) -> Tensor | None:
+    """The 1-D tensor that `tensors` are consecutive, contiguous views of, or None."""
+    if not tensors:
+        return None
+    base = tensors[0]._base
+    if base is None or base.dim() != 1 or not base.is_contiguous():
+        return None
+    offset = base.storage_offset()
+    for t in tensors:
+        if t._base is not base or not t.is_contiguous() or t.storage_offset() != offset:
+            return None
+        offset += t.numel()
+    if offset - base.storage_offset() != base.numel():
+        return None
+    return base
+
+
+class Optimizer:
+    name: str = ""
+    state_names: tuple[str, ...] = ()  # the state tensors this rule keeps, torch.optim's names
+
+    def __init__(self, params: list[Tensor], lr: float, options: dict | None = None):
+        self.params = list(params)
+        self.lr = float(lr)
+        self.options = dict(options or {})
+        self.step_count = 0
+        self.explain = False
+        self.terms: list[dict[str, Tensor]] = [{} for _ in self.params]
+        self._flat_p = _flat_base(self.params)
+        self._grads_list: list[Tensor] | None = None  # the grads list last seen, and its flat base
+        self._flat_g: Tensor | None = None
+        self._sizes = [p.numel() for p in self.params]
+        ref = self._flat_p if self._flat_p is not None else (
+            torch.cat([p.detach().reshape(-1) for p in self.params]) if self.params else torch.zeros(0))
+        # Flat state (one tensor per name over all parameters) and per-parameter views of it.
+        self._flat_state: dict[str, Tensor] = {
+            name: torch.full_like(ref, self._initial_value(name)) for name in self._state_names()
+        }
+        self.state: list[dict[str, Tensor]] = self._split(self._flat_state)
+
+    # --- to override -----------------------------------------------------------------------
+
+    def _state_names(self) -> tuple[str, ...]:
+        return self.state_names
+
+    def _initial_value(self, name: str) -> float:
+        return 0.0
+
+    def _update(self, p: Tensor, g: Tensor, st: dict[str, Tensor], t: int,
+                terms: dict[str, Tensor] | None) -> None:
+        """One step on parameter p (in place) with gradient g, state st, step number t."""
+        raise NotImplementedError
+
+    @property
+    def rule(self) -> list[str]:
+        """The update rule as text lines, for the options in use."""
+        raise NotImplementedError
+
+    # --- the step ----------------------------------------------------------------------
+
+    def _split(self, flat: dict[str, Tensor]) -> list[dict[str, Tensor]]:
+        out: list[dict[str, Tensor]] = [{} for _ in self.params]
+        for name, f in flat.items():
+            offset = 0
+            for i, p in enumerate(self.params):
+                n = p.numel()
+                out[i][name] = f[offset:offset + n].view(p.shape)
+                offset += n
+        return out
+
+    def _flat_grads(self, grads: list[Tensor]) -> Tensor | None:
+        if grads is not self._grads_list:  # a new list: check whether it is one flat tensor
+            self._grads_list = grads
+            base = _flat_base(grads)
+            ok = base is not None and self._flat_p is not None and len(grads) == len(self.params) \
+                and all(g.shape == p.shape for g, p in zip(grads, self.params))
+            self._flat_g = base if ok else None
+        return self._flat_g
+
+    def step(self, grads: list[Tensor]) -> None:
+        """θ ← θ − update, in place, for every parameter; `grads` in the order of params."""
+        self.step_count += 1
+        t = self.step_count
+        g = self._flat_grads(grads)
+        if g is not None:
+            if not self.explain:
+                self._update(self._flat_p, g, self._flat_state, t, None)
+                return
+            terms: dict[str, Tensor] = {}
+            old = self._flat_p.clone()
+            self._update(self._flat_p, g, self._flat_state, t, terms)
+            terms["update"] = old - self._flat_p  # Δθ actually applied: θ_new = θ_old − Δθ
+            scalars = {k: v for k, v in terms.items() if v.dim() == 0}
+            self.terms = [dict(d, **scalars) for d in
+                          self._split({k: v for k, v in terms.items() if v.dim() > 0})]
+            return
+        if len(grads) != len(self.params):
+            raise ValueError("one gradient per parameter")
+        self.terms = [{} for _ in self.params]
+        for i, (p, gi) in enumerate(zip(self.params, grads)):
+            if not self.explain:
+                self._update(p, gi, self.state[i], t, None)
+                continue
+            old = p.detach().clone()
+            self._update(p, gi, self.state[i], t, self.terms[i])
+            self.terms[i]["update"] = old - p
+
+    # --- save and resume ---------------------------------------------------------------
+
+    def _stored_names(self) -> tuple[str, ...]:
+        """The state names torch.optim would hold at this point (all of them, by default)."""
+        return self._state_names()
+
+    def state_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "lr": self.lr,
+            "options": dict(self.options),
+            "step": self.step_count,
+            "state": [{k: st[k].detach().to("cpu", copy=True) for k in self._stored_names()}
+                      for st in self.state],
+        }
+
+    def load_state_dict(self, d: dict) -> None:
+        """Resume exactly: the step count and every state tensor (lr and options are the
+        ones this optimizer was made with)."""
+        if d.get("name", self.name) != self.name:
+            raise ValueError(f"state of optimizer {d.get('name')!r}, not {self.name!r}")
+        states = d["state"]
+        if len(states) != len(self.params):
+            raise ValueError("state_dict has a different number of parameters")
+        step = int(d["step"])
+        for st, saved in zip(self.state, states):
+            for name in self._state_names():
+                if name in saved:
+                    st[name].copy_(torch.as_tensor(saved[name]))
+                elif step > 0 and name in self._stored_names_at(step):
+                    raise KeyError(f"state_dict lacks {name}")
+        self.step_count = step
+
+    def _stored_names_at(self, step: int) -> tuple[str, ...]:
+        return self._state_names()
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={_fmt(v)}" for k, v in self.options.items())
+        return f"{type(self).__name__}(lr={self.lr:g}, {opts})"
+
+
+def _decayed(g: Tensor, p: Tensor, wd: float) -> Tensor:
+    """g + λθ (a new tensor: the caller's gradient is left alone); g itself when λ = 0."""
+    return g.add(p, alpha=wd) if wd != 0 else g
+
+
+def _wd_line(wd: float) -> str:
+    return f"g = ∇L(θ) + λθ          λ = {_fmt(wd)}" if wd != 0 else "g = ∇L(θ)"
+
+
+class SGD(Optimizer):
+    name = "sgd"
+
+    def _state_names(self):
+        return ("momentum_buffer",) if self.options.get("momentum", 0.0) != 0 else ()
+
+    def _stored_names(self):
+        return self._state_names() if self.step_count > 0 else ()
+
+    def _stored_names_at(self, step):
+        return self._state_names() if step > 0 else ()
+
+    def _update(self, p, g, st, t, terms):
+        o = self.options
+        mu, tau, wd = o.get("momentum", 0.0), o.get("dampening", 0.0), o.get("weight_decay", 0.0)
+        g = _decayed(g, p, wd)  # g = ∇L + λθ
+        if terms is not None:
+            terms["g"] = g.clone()
+        if mu != 0:
+            buf = st["momentum_buffer"]
+            if t == 1:
+                buf.copy_(g)  # b₁ = g
+            else:
+                buf.mul_(mu).add_(g, alpha=1 - tau)  # b = μb + (1 − τ)g
+            if o.get("nesterov", False):
+                g = g.add(buf, alpha=mu)  # nesterov: g + μb
+            else:
+                g = buf
+        p.add_(g, alpha=-self.lr)  # θ ← θ − γ·g
+
+    @property
+    def rule(self):
+        o = self.options
+        mu, tau = o.get("momentum", 0.0), o.get("dampening", 0.0)
+        lines = [_wd_line(o.get("weight_decay", 0.0))]
+        if mu != 0:
+            damp = "(1 − τ)·g" if tau != 0 else "g"
+            lines.append(f"b = μ·b + {damp}  (b = g at t = 1)     μ = {_fmt(mu)}"
+                         + (f", τ = {_fmt(tau)}" if tau != 0 else ""))
+            if o.get("nesterov", False):
+                lines.append(f"θ ← θ − γ·(g + μ·b)     γ = {_fmt(self.lr)}")
+            else:
+                lines.append(f"θ ← θ − γ·b     γ = {_fmt(self.lr)}")
+        else:
+            lines.append(f"θ ← θ − γ·g     γ = {_fmt(self.lr)}")
+        return lines
+
+
+class Adam(Optimizer):
+    name = "adam"
+
+    def _state_names(self):
+        names = ("exp_avg", "exp_avg_sq")
+        return names + ("max_exp_avg_sq",) if self.options.get("amsgrad", False) else names
+
+    def _update(self, p, g, st, t, terms):
+        o = self.options
+        beta1, beta2 = o.get("betas", (0.9, 0.999))
+        eps, wd = o.get("eps", 1e-8), o.get("weight_decay", 0.0)
+        g = _decayed(g, p, wd)
+        m, v = st["exp_avg"], st["exp_avg_sq"]
+        m.lerp_(g, 1 - beta1)  # m = β₁m + (1 − β₁)g
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v = β₂v + (1 − β₂)g²
+        bc1 = 1 - beta1 ** t  # bias corrections 1 − βᵗ
+        bc2 = 1 - beta2 ** t
+        step_size = self.lr / bc1
+        bc2_sqrt = bc2 ** 0.5
+        if o.get("amsgrad", False):
+            vmax = st["max_exp_avg_sq"]
+            torch.maximum(vmax, v, out=vmax)  # v_max = max(v_max, v)
+            v = vmax
+        denom = (v.sqrt() / bc2_sqrt).add_(eps)  # √v̂ + ε, with v̂ = v/(1 − β₂ᵗ)
+        p.addcdiv_(m, denom, value=-step_size)  # θ ← θ − γ m̂/(√v̂ + ε), with m̂ = m/(1 − β₁ᵗ)
+        if terms is not None:
+            terms["g"] = g.clone()
+            terms["m_hat"] = m / bc1
+            terms["v_hat"] = v / bc2
+            terms["denom"] = denom
+
+    @property
+    def rule(self):
+        o = self.options
+        beta1, beta2 = o.get("betas", (0.9, 0.999))
+        lines = [_wd_line(o.get("weight_decay", 0.0)),
+                 f"m = β₁·m + (1 − β₁)·g      β₁ = {_fmt(float(beta1))}",
+                 f"v = β₂·v + (1 − β₂)·g²     β₂ = {_fmt(float(beta2))}"]
+        if o.get("amsgrad", False):
+            lines.append("v_max = max(v_max, v)")
+            lines += ["m̂ = m/(1 − β₁ᵗ)    v̂ = v_max/(1 − β₂ᵗ)"]
+        else:
+            lines += ["m̂ = m/(1 − β₁ᵗ)    v̂ = v/(1 − β₂ᵗ)"]
+        lines.append(f"θ ← θ − γ·m̂/(√v̂ + ε)     γ = {_fmt(self.lr)}, ε = {_fmt(o.get('eps', 1e-8))}")
+        return lines
+
+
+class RMSprop(Optimizer):
+    name = "rmsprop"
+
+    def _state_names(self):
+        names = ("square_avg",)
+        if self.options.get("momentum", 0.0) > 0:
+            names += ("momentum_buffer",)
+        if self.options.get("centered", False):
+            names += ("grad_avg",)
+        return names
+
+    def _update(self, p, g, st, t, terms):
+        o = self.options
+        alpha, eps = o.get("alpha", 0.99), o.get("eps", 1e-8)
+        mu, wd = o.get("momentum", 0.0), o.get("weight_decay", 0.0)
+        g = _decayed(g, p, wd)
+        v = st["square_avg"]
+        v.mul_(alpha).addcmul_(g, g, value=1 - alpha)  # v = αv + (1 − α)g²
+        if o.get("centered", False):
+            gbar = st["grad_avg"]
+            gbar.lerp_(g, 1 - alpha)  # ḡ = αḡ + (1 − α)g
+            avg = v.addcmul(gbar, gbar, value=-1).sqrt_()  # √(v − ḡ²)
+        else:
+            avg = v.sqrt()  # √v
+        avg = avg.add_(eps)  # + ε
+        if mu > 0:
+            buf = st["momentum_buffer"]
+            buf.mul_(mu).addcdiv_(g, avg)  # b = μb + g/(√v + ε)
+            p.add_(buf, alpha=-self.lr)  # θ ← θ − γb
+        else:
+            p.addcdiv_(g, avg, value=-self.lr)  # θ ← θ − γ g/(√v + ε)
+        if terms is not None:
+            terms["g"] = g.clone()
+            terms["denom"] = avg
+
+    @property
+    def rule(self):
+        o = self.options
+        alpha, mu = o.get("alpha", 0.99), o.get("momentum", 0.0)
+        lines = [_wd_line(o.get("weight_decay", 0.0)),
+                 f"v = α·v + (1 − α)·g²     α = {_fmt(alpha)}"]
+        if o.get("centered", False):
+            lines.append("ḡ = α·ḡ + (1 − α)·g")
+            den = "√(v − ḡ²) + ε"
+        else:
+            den = "√v + ε"
+        tail = f"γ = {_fmt(self.lr)}, ε = {_fmt(o.get('eps', 1e-8))}"
+        if mu > 0:
+            lines.append(f"b = μ·b + g/({den})     μ = {_fmt(mu)}")
+            lines.append(f"θ ← θ − γ·b     {tail}")
+        else:
+            lines.append(f"θ ← θ − γ·g/({den})     {tail}")
+        return lines
+
+
+class Adagrad(Optimizer):
+    name = "adagrad"
+    state_names = ("sum",)
+
+    def _initial_value(self, name):
+        return float(self.options.get("initial_accumulator_value", 0.0))
+
+    def _update(self, p, g, st, t, terms):
+        o = self.options
+        lr_decay, eps, wd = o.get("lr_decay", 0.0), o.get("eps", 1e-10), o.get("weight_decay", 0.0)
+        g = _decayed(g, p, wd)
+        clr = self.lr / (1 + (t - 1) * lr_decay)  # γ̃ = γ/(1 + (t − 1)·lr_decay)
+        s = st["sum"]
+        s.addcmul_(g, g, value=1)  # s = s + g²
+        std = s.sqrt().add_(eps)  # √s + ε
+        p.addcdiv_(g, std, value=-clr)  # θ ← θ − γ̃ g/(√s + ε)
+        if terms is not None:
+            terms["g"] = g.clone()
+            terms["clr"] = torch.tensor(clr, dtype=torch.float64)
+            terms["denom"] = std
+
+    @property
+    def rule(self):
+        o = self.options
+        lines = [_wd_line(o.get("weight_decay", 0.0)), "s = s + g²"
+                 + (f"   (s₀ = {_fmt(float(o['initial_accumulator_value']))})"
+                    if o.get("initial_accumulator_value", 0.0) else "")]
+        if o.get("lr_decay", 0.0):
+            lines.append(f"γ̃ = γ/(1 + (t − 1)·d)     d = {_fmt(o['lr_decay'])}")
+            lines.append(f"θ ← θ − γ̃·g/(√s + ε)     γ = {_fmt(self.lr)}, ε = {_fmt(o.get('eps', 1e-10))}")
+        else:
+            lines.append(f"θ ← θ − γ·g/(√s + ε)     γ = {_fmt(self.lr)}, ε = {_fmt(o.get('eps', 1e-10))}")
+        return lines
+
+
+class Adadelta(Optimizer):
+    name = "adadelta"
+    state_names = ("square_avg", "acc_delta")
+
+    def _update(self, p, g, st, t, terms):
+        o = self.options
+        rho, eps, wd = o.get("rho", 0.9), o.get("eps", 1e-6), o.get("weight_decay", 0.0)
+        g = _decayed(g, p, wd)
+        v, u = st["square_avg"], st["acc_delta"]
+        v.mul_(rho).addcmul_(g, g, value=1 - rho)  # v = ρv + (1 − ρ)g²
+        std = v.add(eps).sqrt_()  # √(v + ε)
+        delta = u.add(eps).sqrt_()  # √(u + ε)
+        delta.div_(std).mul_(g)  # Δ = √(u + ε)/√(v + ε) · g
+        u.mul_(rho).addcmul_(delta, delta, value=1 - rho)  # u = ρu + (1 − ρ)Δ²
+        p.add_(delta, alpha=-self.lr)  # θ ← θ − γΔ
+        if terms is not None:
+            terms["g"] = g.clone()
+            terms["delta"] = delta
+
+    @property
+    def rule(self):
+        o = self.options
+        return [_wd_line(o.get("weight_decay", 0.0)),
+                f"v = ρ·v + (1 − ρ)·g²     ρ = {_fmt(o.get('rho', 0.9))}",
+                f"Δ = √(u + ε)/√(v + ε)·g     ε = {_fmt(o.get('eps', 1e-6))}",
+                "u = ρ·u + (1 − ρ)·Δ²",
+                f"θ ← θ − γ·Δ     γ = {_fmt(self.lr)}"]
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    c.name: c for c in (SGD, Adam, RMSprop, Adagrad, Adadelta)
+}
+
+
+def make_optimizer(name: str, params: list[Tensor], lr: float, options: dict) -> Optimizer:
+    """The optimizer `name` over `params` (options already merged with the defaults)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}")
+    options = dict(options)
+    if "betas" in options:
+        options["betas"] = tuple(float(b) for b in options["betas"])
+    return OPTIMIZERS[name](params, lr, options)
