@@ -382,3 +382,65 @@ async def _panel_in_app():
         panel.clear()
         await pilot.pause()
         assert panel.record is None
+
+
+# --------------------------------------------------------------------------- the real engine
+
+REAL_CASES = [
+    # (loss, dataset, classes, optimizer, options, dropout, l1)
+    ("bce", "circle", 2, "sgd", {}, 0.0, 0.0),
+    ("bce", "xor", 2, "sgd", {"momentum": 0.9, "nesterov": True}, 0.5, 0.001),
+    ("ce", "spiral", 3, "adam", {}, 0.0, 0.0),
+    ("mse", "plane", 2, "rmsprop", {"momentum": 0.5, "centered": True}, 0.0, 0.0),
+    ("bce", "gauss", 2, "adagrad", {"lr_decay": 0.1}, 0.0, 0.0),
+    ("ce", "gauss", 4, "adadelta", {}, 0.2, 0.01),
+]
+
+
+def _real_record(loss, dataset, classes, optimizer, options, dropout, l1, steps=1):
+    pytest.importorskip("torch")
+    from tuidl.config import default_experiment
+    from tuidl.engine.trainer import Trainer
+
+    exp = default_experiment()
+    exp.data.dataset = dataset
+    exp.data.classes = classes
+    exp.train.loss = loss
+    exp.train.optimizer = optimizer
+    exp.train.options = dict(options)
+    exp.train.l1 = l1
+    exp.model.hidden[0].dropout = dropout
+    trainer = Trainer(exp)
+    for _ in range(steps):
+        rec = trainer.step()
+    return rec
+
+
+@pytest.mark.parametrize("case", REAL_CASES, ids=[f"{c[0]}-{c[3]}" for c in REAL_CASES])
+def test_real_trainer_step_values_shown(case):
+    rec = _real_record(*case, steps=2)
+    assert loss_kind(rec) == case[0]
+    ps = phases(rec)
+    assert len(ps) == 2 * len(rec.layers) + 2
+    for k, j in ((0, 0), (3, 1), (9, 3)):
+        _check_values(rec, k, j)
+    # the update shows every state tensor and term of the record, for the selected weight
+    txt = render_text(rec, ps[-1], 0, 1)
+    for layer in rec.layers:
+        j = min(1, layer.W.shape[0] - 1)
+        for pname, idx in (("W", (j, 0)), ("b", (j,))):
+            for name, value in {**layer.optimizer_state[pname], **layer.optimizer_terms[pname]}.items():
+                v = np.asarray(value)
+                if name == "step":
+                    continue
+                assert name in txt or fmt(v if v.ndim == 0 else v[idx]) in txt
+                assert fmt(v if v.ndim == 0 else v[idx]) in txt, (name, pname)
+            for name in layer.optimizer_state[pname]:
+                assert name in txt
+    if case[5]:
+        assert "dropout" in render_text(rec, ps[0], 3, 1)
+    if case[6]:
+        txt = render_text(rec, ps[len(rec.layers)], 0, 0)
+        assert fmt(rec.l1_term) in txt
+    for phase in ps:
+        render_text(rec, phase, 2, 1, width=40)

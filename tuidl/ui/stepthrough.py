@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -78,9 +79,15 @@ TERM_SYMBOLS = {
     "delta": "Δ",
     "clr": "γ̃",
     "lr": "γ̃",
-    "denom": "√v̂+ε",
     "std": "√v+ε",
 }
+DENOM_SYMBOLS = {"adam": "√v̂+ε", "rmsprop": "√v+ε", "adagrad": "√s+ε", "adadelta": "√(v+ε)"}
+
+
+def term_symbol(optimizer: str, name: str) -> str:
+    if name == "denom":
+        return DENOM_SYMBOLS.get(optimizer, name)
+    return TERM_SYMBOLS.get(name, name)
 
 _SUP = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -202,6 +209,15 @@ def _line(*parts: object) -> Text:
     return t
 
 
+def _hang(prefix: object, *rest: object) -> Table:
+    """prefix + content, where content that wraps stays indented under itself."""
+    grid = Table.grid(padding=0)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(_line(prefix), _line(*rest))
+    return grid
+
+
 def _eq(text: str) -> Text:
     return Text(text, style=EQ_STYLE)
 
@@ -251,17 +267,16 @@ def loss_kind(record: StepRecord) -> str:
             return v
     out = record.layers[-1]
     act = out.activation
-    y = _as_array(record.y)
+    # The engine pairs each loss with its output activation: bce→sigmoid, ce→softmax,
+    # mse→linear (or whatever the output layer uses).
     if act == "softmax":
         return "ce"
-    if y.ndim >= 2 and y.shape == _as_array(out.z).shape and not (act == "sigmoid" and np.issubdtype(y.dtype, np.integer)):
-        return "mse"
-    n_out = _as_array(out.z).shape[-1]
-    if n_out > 1:
-        return "ce"
-    if act in ("sigmoid", "linear") and np.issubdtype(y.dtype, np.integer):
+    if act == "sigmoid":
         return "bce"
-    return "bce" if act == "sigmoid" else "mse"
+    y = _as_array(record.y)
+    if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+        return "ce" if _as_array(out.z).shape[-1] > 1 else "bce"
+    return "mse"
 
 
 def _layer_role(record: StepRecord, l: int) -> str:
@@ -354,17 +369,17 @@ def _deriv_values(act: str, z: object, a: object) -> Text:
 def _matrix(M: object, sel_row: int | None, name: str) -> list[Text]:
     A = _as_array(M)
     if A.ndim != 2:
-        return [_line(f"{name} ", vec(A))]
+        return [_hang(f"{name} ", vec(A))]
     rows, cols = A.shape
     if rows <= MAX_MATRIX_ROWS and cols <= MAX_MATRIX_COLS:
         out = [_line(f"{name} ", (f"({shape_str(A.shape)})", "dim"))]
         for r in range(rows):
             mark = "▶ " if r == sel_row else "  "
-            out.append(_line(f"  {mark}", vec(A[r], max_items=cols)))
+            out.append(_hang(f"  {mark}", vec(A[r], max_items=cols)))
         return out
     out = [_line(f"{name} ", summary(A))]
     if sel_row is not None:
-        out.append(_line(f"  row {sel_row}: ", vec(A[sel_row], max_items=MAX_MATRIX_COLS * 4)))
+        out.append(_hang(f"  row {sel_row}: ", vec(A[sel_row], max_items=MAX_MATRIX_COLS * 4)))
     return out
 
 
@@ -382,10 +397,11 @@ def _yhat_label(kind: str) -> str:
 
 def _fmt_y(y: object) -> Text:
     a = _as_array(y)
-    if a.ndim == 0:
-        if np.issubdtype(a.dtype, np.integer):
-            return Text(str(int(a)), style="bold")
-        return num(a)
+    if a.size == 1:
+        v = a.reshape(-1)[0]
+        if np.issubdtype(a.dtype, np.integer) or (np.isfinite(v) and float(v).is_integer()):
+            return Text(str(int(v)), style="bold")  # a class label
+        return num(v)
     return vec(a)
 
 
@@ -417,17 +433,17 @@ def _render_forward(record: StepRecord, l: int, k: int, j: int) -> list[Renderab
         " after dropout" if record.layers[l - 1].dropout_mask is not None else ""
     )
     out.append(_line(f"x = {src} (example {k}, {n_in} values)"))
-    out.append(_line("  ", vec(x, max_items=MAX_VECTOR)))
+    out.append(_hang("  ", vec(x, max_items=MAX_VECTOR)))
     out.extend(_matrix(W, j, f"W{s}"))
-    out.append(_line(f"b{s} ", vec(b, sel=j)))
+    out.append(_hang(f"b{s} ", vec(b, sel=j)))
     out.append(Text(""))
     out.append(_eq(f"neuron {j}: z{sub(j)} = Σᵢ W{sub(j)}ᵢ·xᵢ + b{sub(j)}"))
     terms = _written_sum(pairs=list(zip(W[j], x)), total=n_in)
-    out.append(_line("  = ", terms, " + ", _paren(b[j])))
+    out.append(_hang("  = ", terms, " + ", _paren(b[j])))
     out.append(_line("  = ", num(z[k, j], "bold")))
     if act == "softmax":
         out.append(_eq(f"a{sub(j)} = eᶻʲ / Σₖ eᶻᵏ over z = "))
-        out.append(_line("  ", vec(z[k], sel=j)))
+        out.append(_hang("  ", vec(z[k], sel=j)))
         out.append(_line("  = ", num(a[k, j], "bold")))
     elif act == "linear":
         out.append(_line(_eq(f"a{sub(j)} = z{sub(j)} = "), num(a[k, j], "bold"), _note("  (linear: no activation)")))
@@ -442,11 +458,11 @@ def _render_forward(record: StepRecord, l: int, k: int, j: int) -> list[Renderab
         if l + 1 < L:
             nxt = _as_array(record.layers[l + 1].input)[k, j]
             out.append(_line(f"  passed on: a{sub(j)}·mask{sub(j)} = ", num(nxt, "bold")))
-        out.append(_line("  mask for example ", str(k), ": ", vec(mask[k], sel=j)))
+        out.append(_hang("  mask for example ", str(k), ": ", vec(mask[k], sel=j)))
     out.append(Text(""))
     out.append(_line(f"layer {l + 1}, example {k}:"))
-    out.append(_line(f"  z{s} = ", vec(z[k], sel=j)))
-    out.append(_line(f"  a{s} = ", vec(a[k], sel=j)))
+    out.append(_hang(f"  z{s} = ", vec(z[k], sel=j)))
+    out.append(_hang(f"  a{s} = ", vec(a[k], sel=j)))
     out.append(_line("whole batch: z ", summary(z)))
     out.append(_line("             a ", summary(a)))
     if l == L - 1:
@@ -479,8 +495,8 @@ def _render_loss(record: StepRecord, k: int, j: int) -> list[RenderableType]:
         out.append(Text(""))
         cls = int(np.asarray(yk).reshape(-1)[0])
         out.append(_line(f"example {k}: y = class {cls}"))
-        out.append(_line("  z = ", vec(_as_array(outl.z)[k], sel=cls)))
-        out.append(_line("  ŷ = softmax(z) = ", vec(yhat, sel=cls)))
+        out.append(_hang("  z = ", vec(_as_array(outl.z)[k], sel=cls)))
+        out.append(_hang("  ŷ = softmax(z) = ", vec(yhat, sel=cls)))
         if 0 <= cls < yhat.shape[-1]:
             out.append(_line(f"  term = −log ŷ{sub(cls)} = −log", _paren(yhat[cls])))
     else:
@@ -489,8 +505,8 @@ def _render_loss(record: StepRecord, k: int, j: int) -> list[RenderableType]:
         out.append(Text(""))
         yv = _as_array(yk).reshape(-1)
         hv = yhat.reshape(-1)
-        out.append(_line(f"example {k}: ŷ = ", vec(hv, sel=j)))
-        out.append(_line(f"{' ' * (len(str(k)) + 10)}y = ", vec(yv, sel=j)))
+        out.append(_hang(f"example {k}: ŷ = ", vec(hv, sel=j)))
+        out.append(_hang(f"{' ' * (len(str(k)) + 10)}y = ", vec(yv, sel=j)))
         jj = _clamp(j, hv.size)
         out.append(_line(f"  output {jj}: (ŷ − y)² = (", num(hv[jj]), " − ", _paren(yv[jj] if jj < yv.size else np.nan), ")²"))
     out.append(Text(""))
@@ -551,7 +567,7 @@ def _render_backward(record: StepRecord, l: int, k: int, j: int) -> list[Rendera
             out.append(_eq(f"dL/dŷ = 2(ŷ − y)/N   (N = {n_all} outputs in the batch)"))
             out.append(_line(f"example {k}, output {j}: 2(", num(a[k, j]), " − ", _paren(yv[j] if j < yv.size else np.nan), f")/{n_all} = ", num(ga[k, j], "bold")))
             out.append(_eq(f"dL/dz{s} = dL/dŷ ⊙ g′(z), {ACT_DERIV.get(act, act + '′')}"))
-            out.append(_line("  = ", _paren(ga[k, j]), "·", _deriv_values(act, z[k, j], a[k, j]), " = ", num(gz[k, j], "bold")))
+            out.append(_hang("  = ", _paren(ga[k, j]), "·", _deriv_values(act, z[k, j], a[k, j]), " = ", num(gz[k, j], "bold")))
     else:
         nxt = record.layers[l + 1]
         sn = sup(l + 2)
@@ -563,27 +579,27 @@ def _render_backward(record: StepRecord, l: int, k: int, j: int) -> list[Rendera
         out.append(_line(f"neuron {j}: dL/da{sub(j)} = Σₘ W{sn}ₘ{sub(j)}·dL/dz{sn}ₘ" + (f" · mask{sub(j)}" if mask is not None else "")))
         terms = _written_sum(pairs=list(zip(Wn[:, j], gzn[k])), total=Wn.shape[0])
         if mask is not None:
-            out.append(_line("  = [", terms, "]·", _paren(mask[k, j])))
+            out.append(_hang("  = [", terms, "]·", _paren(mask[k, j])))
         else:
-            out.append(_line("  = ", terms))
+            out.append(_hang("  = ", terms))
         out.append(_line("  = ", num(ga[k, j], "bold")))
         out.append(Text(""))
         out.append(_eq(f"dL/dz{s} = dL/da{s} ⊙ g′(z{s}),  {ACT_DERIV.get(act, act + '′')}"))
         out.append(_line(f"neuron {j}: ", _paren(ga[k, j]), "·", _deriv_values(act, z[k, j], a[k, j]), " = ", num(gz[k, j], "bold")))
-    out.append(_line(f"example {k}: dL/da{s} = ", vec(ga[k], sel=j)))
-    out.append(_line(f"{' ' * (len(str(k)) + 10)}dL/dz{s} = ", vec(gz[k], sel=j)))
+    out.append(_hang(f"example {k}: dL/da{s} = ", vec(ga[k], sel=j)))
+    out.append(_hang(f"{' ' * (len(str(k)) + 10)}dL/dz{s} = ", vec(gz[k], sel=j)))
     out.append(Text(""))
     out.append(_eq(f"dL/dW{s} = (dL/dz{s})ᵀ · x   summed over the batch"))
     out.append(_line(f"  dL/dW{sub(j)}ᵢ = Σₙ dL/dzₙ{sub(j)}·xₙᵢ; example {k}'s share: ", _paren(gz[k, j]), "·x"))
-    out.append(_line(f"  x (example {k}) = ", vec(x[k])))
+    out.append(_hang(f"  x (example {k}) = ", vec(x[k])))
     out.append(_line("  dL/dW ", summary(gW)))
-    out.append(_line(f"  row {j}: ", vec(gW[j], max_items=MAX_MATRIX_COLS * 4)))
+    out.append(_hang(f"  row {j}: ", vec(gW[j], max_items=MAX_MATRIX_COLS * 4)))
     if record.l1_term:
         out.append(_note("  (includes the L1 penalty's λ·sign(W))"))
     out.append(_eq(f"dL/db{s} = Σₙ dL/dzₙ   summed over the batch"))
-    out.append(_line(f"  dL/db{sub(j)} = ", _written_sum(singles=list(gz[:, j]), total=N)))
+    out.append(_hang(f"  dL/db{sub(j)} = ", _written_sum(singles=list(gz[:, j]), total=N)))
     out.append(_line("  = ", num(gb[j], "bold")))
-    out.append(_line(f"  dL/db{s} = ", vec(gb, sel=j)))
+    out.append(_hang(f"  dL/db{s} = ", vec(gb, sel=j)))
     if l == 0:
         out.append(_note("Every gradient is known now. Next: the optimizer's update."))
     return out
@@ -679,54 +695,71 @@ def _pick(value: object, idx: tuple[int, ...]) -> object:
         return None
 
 
-def _param_line(label: str, before: object, grad: object, after: object, state: dict, terms: dict, idx: tuple[int, ...]) -> list[Text]:
-    t = _line(_eq(label), ": θ ", num(_as_array(before)[idx]), " · grad ", num(_as_array(grad)[idx]))
-    for name, value in (terms or {}).items():
-        v = _pick(value, idx)
-        sym = TERM_SYMBOLS.get(name, name)
-        t.append(f" · {sym} ")
-        t.append_text(num(v) if v is not None else summary(value))
-    t.append(" → θ′ ")
-    t.append_text(num(_as_array(after)[idx], "bold"))
-    lines = [t]
-    if state:
-        st = Text("    state: ")
-        first = True
-        for name, value in state.items():
-            sym = STATE_SYMBOLS.get(name, name)
-            label_s = f"{sym} ({name})" if sym != name else name
-            st.append(("" if first else " · ") + label_s + " ")
-            first = False
+def _param_line(optimizer: str, label: str, before: object, grad: object, after: object,
+                state: dict, terms: dict, idx: tuple[int, ...]) -> list[RenderableType]:
+    """One parameter's numbers in this update: θ → θ′, its gradient, terms and state."""
+    terms = dict(terms or {})
+    pad = " " * (len(label) + 1)
+    out: list[RenderableType] = []
+    upd = terms.pop("update", None)
+    head = _line(_eq(label), " θ ", num(_as_array(before)[idx]), " → θ′ ", num(_as_array(after)[idx], "bold"))
+    if upd is not None:
+        v = _pick(upd, idx)
+        head.append("   (Δθ ")
+        head.append_text(num(v) if v is not None else summary(upd))
+        head.append(")")
+    out.append(head)
+    g_line = _line("grad ", num(_as_array(grad)[idx]))
+    g = terms.pop("g", None)
+    if g is not None:
+        v = _pick(g, idx)
+        g_line.append(" · g ")
+        g_line.append_text(num(v) if v is not None else summary(g))
+    out.append(_hang(pad, g_line))
+    if terms:
+        parts: list[object] = []
+        for name, value in terms.items():
             v = _pick(value, idx)
+            parts += [" · " if parts else "", f"{term_symbol(optimizer, name)} ", num(v) if v is not None else summary(value)]
+        out.append(_hang(pad, *parts))
+    if state:
+        parts = ["state: "]
+        for i, (name, value) in enumerate(state.items()):
+            sym = STATE_SYMBOLS.get(name, name)
+            lab = f"{sym} ({name}) " if sym != name else f"{name} "
+            parts += [" · " if i else "", lab]
             if name == "step":
-                st.append(fmt_plain(_as_array(value).reshape(-1)[0] if _as_array(value).size else value))
+                a = _as_array(value)
+                parts.append(fmt_plain(a.reshape(-1)[0]) if a.size else str(value))
             else:
-                st.append_text(num(v) if v is not None else summary(value))
-        lines.append(st)
-    return lines
+                v = _pick(value, idx)
+                parts.append(num(v) if v is not None else summary(value))
+        out.append(_hang(pad, *parts))
+    return out
 
 
 def _render_update(record: StepRecord, j: int) -> list[RenderableType]:
     out: list[RenderableType] = list(_rules(record))
-    out.append(_note("g is the gradient dL/dθ from backpropagation; θ′ the value after this step"))
+    out.append(_note("g: the gradient dL/dθ from backpropagation (plus λθ with weight decay); "
+                     "Δθ: the change applied, θ′ = θ − Δθ; state: what the optimizer keeps"))
     for l, layer in enumerate(record.layers):
         s = sup(l + 1)
         W = _as_array(layer.W)
         jl = _clamp(j, W.shape[0])
         out.append(Text(""))
         out.append(Text(f"Layer {l + 1} ({_layer_role(record, l)}) · neuron {jl}", style="bold underline"))
-        out.append(_line(f"  W{s} before ", summary(W)))
-        out.append(_line(f"     grad   ", summary(layer.grad_W)))
-        out.append(_line(f"     after  ", summary(layer.W_after)))
+        out.append(_hang(f"  W{s} before ", summary(W)))
+        out.append(_hang(f"     grad   ", summary(layer.grad_W)))
+        out.append(_hang(f"     after  ", summary(layer.W_after)))
         st_W = (layer.optimizer_state or {}).get("W", {})
         tm_W = (layer.optimizer_terms or {}).get("W", {})
         st_b = (layer.optimizer_state or {}).get("b", {})
         tm_b = (layer.optimizer_terms or {}).get("b", {})
-        out.extend(_param_line(f"  W{s}{sub(jl)}₀", W, layer.grad_W, layer.W_after, st_W, tm_W, (jl, 0)))
-        out.extend(_param_line(f"  b{s}{sub(jl)}", layer.b, layer.grad_b, layer.b_after, st_b, tm_b, (jl,)))
+        out.extend(_param_line(record.optimizer, f"  W{s}{sub(jl)}₀", W, layer.grad_W, layer.W_after, st_W, tm_W, (jl, 0)))
+        out.extend(_param_line(record.optimizer, f"  b{s}{sub(jl)}", layer.b, layer.grad_b, layer.b_after, st_b, tm_b, (jl,)))
         if W.shape[1] <= MAX_VECTOR:
-            out.append(_line(f"  row {jl} before ", vec(W[jl])))
-            out.append(_line(f"  row {jl} after  ", vec(_as_array(layer.W_after)[jl])))
+            out.append(_hang(f"  row {jl} before ", vec(W[jl])))
+            out.append(_hang(f"  row {jl} after  ", vec(_as_array(layer.W_after)[jl])))
     return out
 
 
