@@ -365,9 +365,19 @@ async def _panel_in_app():
 
     rec = make_record(sizes=(2, 4, 2, 1))
 
+    pressed = []
+
     class _App(App):
+        BINDINGS = [("up", "neuron(-1)"), ("down", "neuron(1)"), ("n", "next")]
+
         def compose(self) -> ComposeResult:
             yield StepThroughPanel(id="st")
+
+        def action_neuron(self, d: int) -> None:
+            pressed.append(d)
+
+        def action_next(self) -> None:
+            pressed.append("n")
 
     app = _App()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -379,6 +389,9 @@ async def _panel_in_app():
         panel.show(rec, 99, example=99, neuron=99)  # clamped
         assert panel.phase_index == len(phases(rec)) - 1
         assert panel.example == 4
+        panel.focus()
+        await pilot.press("down", "up", "n", "pagedown", "end", "home")
+        assert pressed == [1, -1, "n"]  # the panel leaves ↑↓ and n to the app
         panel.clear()
         await pilot.pause()
         assert panel.record is None
@@ -444,3 +457,15 @@ def test_real_trainer_step_values_shown(case):
         assert fmt(rec.l1_term) in txt
     for phase in ps:
         render_text(rec, phase, 2, 1, width=40)
+
+
+def test_missing_grad_a_and_nan_values():
+    rec = make_record(sizes=(2, 3, 1))
+    rec.layers[-1].grad_a = None
+    rec.layers[0].z[0, 0] = np.nan
+    rec.loss = float("inf")
+    for phase in phases(rec):
+        txt = render_text(rec, phase, 0, 0)
+        assert txt
+    assert "nan" in render_text(rec, phases(rec)[0], 0, 0)
+    assert "+inf" in render_text(rec, phases(rec)[2], 0, 0)

@@ -20,6 +20,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -541,8 +542,9 @@ def _render_backward(record: StepRecord, l: int, k: int, j: int) -> list[Rendera
     s = sup(l + 1)
     z = _as_array(layer.z)
     a = _as_array(layer.a)
-    ga = _as_array(layer.grad_a)
     gz = _as_array(layer.grad_z)
+    # dL/da may be missing from a record (the output layer's is implied by the loss).
+    ga = _as_array(layer.grad_a) if layer.grad_a is not None else np.full(gz.shape, np.nan)
     gW = _as_array(layer.grad_W)
     gb = _as_array(layer.grad_b)
     x = _as_array(layer.input)
@@ -789,8 +791,22 @@ def render_phase(record: StepRecord, phase: Phase, example: int = 0, neuron: int
     return Group(*parts)
 
 
-class StepThroughPanel(VerticalScroll):
-    """Shows one phase of a training step; scrolls when the text is taller than the panel."""
+class StepThroughPanel(VerticalScroll, inherit_bindings=False):
+    """Shows one phase of a training step; scrolls when the text is taller than the panel.
+
+    The panel leaves n, [, ], ↑ and ↓ to the app (it does not inherit the scroll bindings
+    of VerticalScroll, which would take ↑↓ while it has focus); it scrolls with PgUp/PgDn,
+    Home/End, shift+↑↓ and the mouse wheel.
+    """
+
+    BINDINGS = [
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "scroll_home", "Top", show=False),
+        Binding("end", "scroll_end", "Bottom", show=False),
+        Binding("shift+up", "scroll_up", "Scroll up", show=False),
+        Binding("shift+down", "scroll_down", "Scroll down", show=False),
+    ]
 
     DEFAULT_CSS = """
     StepThroughPanel {
