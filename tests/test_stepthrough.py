@@ -353,7 +353,7 @@ def test_footer_and_header():
     rec = make_record()
     txt = render_text(rec, phases(rec)[0], 1, 2)
     assert "step 1 · epoch 1 · batch of 5 · example 1 · neuron 2" in txt
-    assert "n next phase · [ ] example · ↑↓ neuron" in txt
+    assert "n next phase · p back · [ ] example · ↑↓ neuron" in flat(txt)
 
 
 def test_panel_in_app():

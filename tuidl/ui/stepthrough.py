@@ -45,7 +45,7 @@ IDLE_MESSAGE = (
     "backpropagation from the output back to the first layer, and the optimizer's "
     "update, each with the real numbers of the batch."
 )
-FOOTER_HINT = "n next phase · [ ] example · ↑↓ neuron"
+FOOTER_HINT = "n next phase · p back · [ ] example · ↑↓ neuron · PgUp/PgDn scroll"
 
 OPTIMIZER_NAMES = {
     "sgd": "SGD",
@@ -568,7 +568,8 @@ def _render_backward(record: StepRecord, l: int, k: int, j: int) -> list[Rendera
             yv = _as_array(y[k]).reshape(-1)
             out.append(_eq(f"dL/dŷ = 2(ŷ − y)/N   (N = {n_all} outputs in the batch)"))
             out.append(_line(f"example {k}, output {j}: 2(", num(a[k, j]), " − ", _paren(yv[j] if j < yv.size else np.nan), f")/{n_all} = ", num(ga[k, j], "bold")))
-            out.append(_eq(f"dL/dz{s} = dL/dŷ ⊙ g′(z), {ACT_DERIV.get(act, act + '′')}"))
+            out.append(_eq(f"dL/dz{s} = dL/dŷ ⊙ g′(z)"))
+            out.append(_hang("  with ", _eq(ACT_DERIV.get(act, act + "′"))))
             out.append(_hang("  = ", _paren(ga[k, j]), "·", _deriv_values(act, z[k, j], a[k, j]), " = ", num(gz[k, j], "bold")))
     else:
         nxt = record.layers[l + 1]
@@ -586,7 +587,8 @@ def _render_backward(record: StepRecord, l: int, k: int, j: int) -> list[Rendera
             out.append(_hang("  = ", terms))
         out.append(_line("  = ", num(ga[k, j], "bold")))
         out.append(Text(""))
-        out.append(_eq(f"dL/dz{s} = dL/da{s} ⊙ g′(z{s}),  {ACT_DERIV.get(act, act + '′')}"))
+        out.append(_eq(f"dL/dz{s} = dL/da{s} ⊙ g′(z{s})"))
+        out.append(_hang("  with ", _eq(ACT_DERIV.get(act, act + "′"))))
         out.append(_line(f"neuron {j}: ", _paren(ga[k, j]), "·", _deriv_values(act, z[k, j], a[k, j]), " = ", num(gz[k, j], "bold")))
     out.append(_hang(f"example {k}: dL/da{s} = ", vec(ga[k], sel=j)))
     out.append(_hang(f"{' ' * (len(str(k)) + 10)}dL/dz{s} = ", vec(gz[k], sel=j)))
