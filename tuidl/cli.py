@@ -158,18 +158,31 @@ def _summary_text(s: dict) -> str:
 def trace(file, steps, seed, device, dtype, as_json) -> None:
     """Record STEPS training steps from the initial weights, phase by phase."""
     exp, source = load_experiment(file, seed=seed, device=device, dtype=dtype)
-    from tuidl.engine.trace import trace as run_trace
+    from tuidl.engine.trace import record_steps, trace_document
 
     try:
-        doc = run_trace(exp, steps, source=source)
+        trainer, records = record_steps(exp, steps, source=source)
     except ConfigError as err:
         fail(str(err))
     if as_json:
-        click.echo(json.dumps(doc))
+        click.echo(json.dumps(trace_document(trainer, records)))
     else:
-        from tuidl.trace_text import print_trace
+        _print_phases(trainer, records)
 
-        print_trace(doc)
+
+def _print_phases(trainer, records) -> None:
+    """The same phase texts as the app's step-through panel, one after another."""
+    from rich.console import Console
+    from rich.rule import Rule
+
+    from tuidl.ui.stepthrough import phases, render_phase
+
+    console = Console()
+    console.print(f"{trainer.device_label}, {trainer.exp.train.dtype}")
+    for record in records:
+        for phase in phases(record):
+            console.print(Rule(phase.title, align="left"))
+            console.print(render_phase(record, phase))
 
 
 @main.command()

@@ -27,15 +27,20 @@ def step_to_dict(record: StepRecord) -> dict:
     return jsonable(asdict(record))
 
 
-def trace(exp: Experiment, steps: int = 1, source: str = "<experiment>") -> dict:
+def record_steps(exp: Experiment, steps: int = 1, source: str = "<experiment>") -> tuple[Trainer, list[StepRecord]]:
+    """K training steps from the initial weights, each recorded phase by phase."""
     trainer = Trainer(exp, source=source)
-    records = [trainer.step() for _ in range(steps)]
+    return trainer, [trainer.step() for _ in range(steps)]
+
+
+def trace_document(trainer: Trainer, records: list[StepRecord]) -> dict:
+    """The JSON document of `tuidl trace --json`."""
     return {
         "device": trainer.device_label,
-        "dtype": exp.train.dtype,
-        "loss": exp.train.loss,
-        "optimizer": exp.train.optimizer,
-        "lr": exp.train.lr,
+        "dtype": trainer.exp.train.dtype,
+        "loss": trainer.exp.train.loss,
+        "optimizer": trainer.optimizer.name,
+        "lr": trainer.optimizer.lr,
         "options": jsonable(trainer.optimizer.options),
         "steps": [step_to_dict(r) for r in records],
     }
