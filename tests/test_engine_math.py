@@ -236,6 +236,9 @@ def test_predict_leaves_records_alone_and_skips_dropout():
     kept = {k: getattr(net.layers[0], k) for k in ("input", "z", "a", "mask", "grad_z")}
     gW = net.layers[0].grad_W.clone()
     p1 = net.predict(x[:5])
+    loss, out = net.evaluate(x[:5], y[:5])
+    assert torch.equal(out, p1)
+    assert rel_err(loss, F.binary_cross_entropy_with_logits(torch.logit(p1), y[:5])) <= 1e-9
     p2 = net.forward(x[:5], train=False)
     assert torch.equal(p1, p2)
     assert net.layers[0].mask is None
@@ -243,6 +246,7 @@ def test_predict_leaves_records_alone_and_skips_dropout():
     net2.forward(x, train=True, generator=torch.Generator().manual_seed(1))
     net2.backward(y)
     net2.predict(torch.zeros(3, 3, dtype=torch.float64))
+    net2.evaluate(x[:4], y[:4])
     for k in ("input", "z", "a", "mask", "grad_z"):
         assert getattr(net2.layers[0], k) is not None
         assert torch.equal(getattr(net2.layers[0], k), kept[k])

@@ -212,11 +212,22 @@ class Network:
 
     def predict(self, x: Tensor) -> Tensor:
         """Eval-mode output for x (no dropout); leaves the layers' records untouched."""
+        return self._eval(x)[1]
+
+    def evaluate(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """(data loss without the L1 term, output a) in eval mode, for targets y as
+        prepared by the loss; leaves the layers' records untouched."""
+        z, a = self._eval(x)
+        return self.loss.value(z, a, y), a
+
+    def _eval(self, x) -> tuple[Tensor, Tensor]:
+        """(z, a) of the output layer, without dropout and without keeping records."""
         if not isinstance(x, Tensor):
             x = torch.as_tensor(np.asarray(x), device=self.device, dtype=self.dtype)
         for layer in self.layers:
-            x = layer.activation.forward(torch.addmm(layer.b, x, layer.WT))
-        return x
+            z = torch.addmm(layer.b, x, layer.WT)  # z = b + x Wᵀ
+            x = layer.activation.forward(z)  # a = g(z)
+        return z, x
 
     def state_dict(self) -> dict[str, Tensor]:
         """CPU clones: "layers.{i}.weight" (out, in) and "layers.{i}.bias" (out,)."""
