@@ -1,0 +1,4 @@
+"""`python -m tuidl.ui [FILE.toml]`: open the app."""
+from tuidl.ui.app import main
+
+main()

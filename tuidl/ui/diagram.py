@@ -1,0 +1,261 @@
+"""The network diagram: input features to output, neurons as nodes, weights as braille
+links coloured by sign (blue +, orange −) and shaded by magnitude.
+
+Columns that hold more neurons than fit are drawn summarised ("… 120 more"). The
+diagram can highlight one layer (step-through) and colour its links by other values
+(the gradients dL/dW in backward); it only draws the arrays it is given.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from tuidl.ui.colors import BACKGROUND, NEUTRAL, blend, signed_color
+
+ACT_SHORT = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigm", "leaky_relu": "lrelu", "linear": "lin",
+             "softmax": "smax", "identity": "lin"}
+_BRAILLE = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [dy][dx]
+
+
+@dataclass
+class DiagramModel:
+    """Everything the diagram draws; built by the app from the config and the engine's records."""
+
+    inputs: list[str]
+    layers: list[tuple[int, str, float]]  # (units, activation, dropout) per dense layer, output last
+    output_label: str = "out"
+    weights: list[tuple[np.ndarray, np.ndarray]] | None = None
+    selected: int | None = None  # dense layer index selected in the builder
+    highlight: int | None = None  # dense layer index active in the step-through
+    highlight_output: bool = False  # the loss phase: the output column
+    link_values: dict[int, np.ndarray] = field(default_factory=dict)  # per layer, overrides W (e.g. dL/dW)
+    node_values: dict[int, np.ndarray] = field(default_factory=dict)  # per column (0 = inputs)
+    caption: str = ""
+
+
+class NetworkDiagram(Widget):
+    DEFAULT_CSS = """
+    NetworkDiagram { height: 1fr; min-height: 7; }
+    """
+
+    class LayerClicked(Message):
+        def __init__(self, layer: int) -> None:
+            super().__init__()
+            self.layer = layer
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None):
+        super().__init__(id=id, classes=classes)
+        self.model: DiagramModel | None = None
+        self._strips: list[Strip] | None = None
+        self._columns_x: list[int] = []
+
+    def set_model(self, model: DiagramModel) -> None:
+        self.model = model
+        self._strips = None
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._strips = None
+
+    def render_line(self, y: int) -> Strip:
+        if self._strips is None:
+            self._strips = self._build()
+        if 0 <= y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.content_size.width)
+
+    def on_click(self, event: events.Click) -> None:
+        if not self._columns_x or self.model is None:
+            return
+        x = event.x - self.gutter.left
+        col = min(range(len(self._columns_x)), key=lambda i: abs(self._columns_x[i] - x))
+        if 1 <= col <= len(self.model.layers):
+            self.post_message(self.LayerClicked(col - 1))
+
+    # -- layout ----------------------------------------------------------------------
+    def _build(self) -> list[Strip]:
+        W, H = self.content_size.width, self.content_size.height
+        m = self.model
+        if m is None or W <= 4 or H <= 3:
+            return [Strip.blank(W) for _ in range(H)]
+        sizes = [len(m.inputs)] + [units for units, _, _ in m.layers]
+        ncol = len(sizes)
+        name_w = min(7, max((len(n) for n in m.inputs), default=2))
+        left = name_w + 1
+        right = 2
+        span = max(1, W - left - right - 1)
+        xs = [left + round(i * span / max(1, ncol - 1)) for i in range(ncol)]
+        if ncol == 1:
+            xs = [left]
+        self._columns_x = xs
+        top, bottom = 1, H - 2  # node rows; row 0 is the header, row H-1 the footer
+        avail = max(1, bottom - top + 1)
+        rows: list[list[int]] = []  # row of each shown node
+        hidden_more: list[int] = []
+        for n in sizes:
+            shown = n if n <= avail else max(1, avail - 1)
+            hidden_more.append(n - shown)
+            slots = avail if n <= avail else avail - 1
+            rows.append([top + int((i + 0.5) * slots / shown) for i in range(shown)] if shown else [])
+        # characters
+        chars = [[" "] * W for _ in range(H)]
+        fg: list[list[tuple | None]] = [[None] * W for _ in range(H)]
+        bold = [[False] * W for _ in range(H)]
+        rev = [[False] * W for _ in range(H)]
+        # links on a braille canvas
+        bits = np.zeros((H, W), dtype=np.int32)
+        link_fg: dict[tuple[int, int], tuple[tuple, float]] = {}
+        for li in range(ncol - 1):
+            values = m.link_values.get(li)
+            if values is None and m.weights is not None and li < len(m.weights):
+                values = m.weights[li][0]
+            active = m.highlight is None or m.highlight == li
+            segs = []
+            for a, ya in enumerate(rows[li]):
+                for b, yb in enumerate(rows[li + 1]):
+                    v = None
+                    if values is not None and b < values.shape[0] and a < values.shape[1]:
+                        v = float(values[b, a])
+                    segs.append((v, ya, yb))
+            finite = [abs(v) for v, _, _ in segs if v is not None and np.isfinite(v)]
+            scale = max(finite) if finite else 1.0
+            segs.sort(key=lambda s: abs(s[0]) if s[0] is not None and np.isfinite(s[0]) else 0.0)
+            x0, x1 = 2 * xs[li] + 2, 2 * xs[li + 1] - 1
+            for v, ya, yb in segs:
+                if v is None:
+                    color = NEUTRAL
+                    weight = 0.0
+                else:
+                    color = signed_color(v, scale, floor=0.3)
+                    weight = abs(v) / scale if scale else 0.0
+                if not active:
+                    color = blend(BACKGROUND, color, 0.35)
+                self._line(bits, link_fg, x0, 4 * ya + 1, x1, 4 * yb + 2, color, weight, W, H)
+        for (cy, cx), (color, _) in link_fg.items():
+            if bits[cy, cx] and chars[cy][cx] == " ":
+                chars[cy][cx] = chr(0x2800 + int(bits[cy, cx]))
+                fg[cy][cx] = color
+        # nodes
+        for c, col_rows in enumerate(rows):
+            vals = m.node_values.get(c)
+            bias = m.weights[c - 1][1] if (c > 0 and m.weights is not None and c - 1 < len(m.weights)) else None
+            scale = 1.0
+            ref = vals if vals is not None else bias
+            if ref is not None and np.size(ref):
+                finite = np.abs(np.asarray(ref, dtype=float))
+                finite = finite[np.isfinite(finite)]
+                scale = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+            highlighted = (m.highlight is not None and c == m.highlight + 1) or (m.highlight_output and c == ncol - 1)
+            for i, y in enumerate(col_rows):
+                x = xs[c]
+                if vals is not None and i < np.size(vals):
+                    color = signed_color(float(np.ravel(vals)[i]), scale, floor=0.35)
+                elif bias is not None and i < np.size(bias):
+                    color = signed_color(float(np.ravel(bias)[i]), scale, floor=0.45)
+                else:
+                    color = (225, 225, 225)
+                chars[y][x] = "◉" if highlighted else "●"
+                fg[y][x] = color
+                bold[y][x] = highlighted
+                if c == 0:
+                    name = m.inputs[i][:name_w].rjust(name_w)
+                    for k, ch in enumerate(name):
+                        if 0 <= x - name_w - 1 + k < W:
+                            chars[y][x - name_w - 1 + k] = ch
+                            fg[y][x - name_w - 1 + k] = (200, 200, 200)
+            if hidden_more[c]:
+                gap = (xs[c + 1] - xs[c]) if c + 1 < ncol else (xs[c] - xs[c - 1] if c else W)
+                text = f"… {hidden_more[c]} more"
+                if len(text) > gap - 1:
+                    text = f"+{hidden_more[c]}"
+                self._text(chars, fg, bold, H - 1, xs[c], text, (230, 200, 80), W, center=True, bold_=True)
+        # headers
+        for c in range(ncol):
+            if c == 0:
+                label = "input"
+            elif c == ncol - 1:
+                units, act, _ = m.layers[c - 1]
+                label = f"{m.output_label}"
+            else:
+                units, act, drop = m.layers[c - 1]
+                label = f"{units} {ACT_SHORT.get(act, act)}"
+                if drop:
+                    label += f" d{drop:g}"
+            gap = min(xs[c + 1] - xs[c] if c + 1 < ncol else 2 * right + 4,
+                      xs[c] - xs[c - 1] if c else 2 * left)
+            label = label[: max(1, gap - 1)]
+            selected = m.selected is not None and c == m.selected + 1
+            highlighted = (m.highlight is not None and c == m.highlight + 1) or (m.highlight_output and c == ncol - 1)
+            color = (255, 210, 80) if highlighted else (120, 200, 255) if selected else (170, 170, 170)
+            self._text(chars, fg, bold, 0, xs[c], label, color, W, center=True, bold_=selected or highlighted,
+                       reverse=selected or highlighted, rev=rev)
+        if m.caption:
+            self._text(chars, fg, bold, H - 1, 0, m.caption[:W], (150, 150, 150), W)
+        strips = []
+        for y in range(H):
+            segs = []
+            for x in range(W):
+                f = fg[y][x]
+                style = _style(f, bold[y][x], rev[y][x])
+                segs.append(Segment(chars[y][x], style))
+            strips.append(Strip(Segment.simplify(segs), W))
+        return strips
+
+    @staticmethod
+    def _text(chars, fg, bold, y, x, text, color, W, center=False, bold_=False, reverse=False, rev=None):
+        start = x - len(text) // 2 if center else x
+        start = max(0, min(start, W - len(text)))
+        for k, ch in enumerate(text):
+            if 0 <= start + k < W:
+                chars[y][start + k] = ch
+                fg[y][start + k] = color
+                bold[y][start + k] = bold_
+                if rev is not None:
+                    rev[y][start + k] = reverse
+
+    @staticmethod
+    def _line(bits, link_fg, x0, y0, x1, y1, color, weight, W, H):
+        """Bresenham in braille dot space (2 × 4 dots per cell); the strongest link colours a cell."""
+        dx, dy = abs(x1 - x0), -abs(y1 - y0)
+        sx = 1 if x0 < x1 else -1
+        sy = 1 if y0 < y1 else -1
+        err = dx + dy
+        x, y = x0, y0
+        for _ in range(4 * (W + H) * 4):
+            cx, cy = x >> 1, y >> 2
+            if 0 <= cx < W and 0 <= cy < H:
+                bits[cy, cx] |= _BRAILLE[y & 3][x & 1]
+                prev = link_fg.get((cy, cx))
+                if prev is None or weight >= prev[1]:
+                    link_fg[(cy, cx)] = (color, weight)
+            if x == x1 and y == y1:
+                break
+            e2 = 2 * err
+            if e2 >= dy:
+                err += dy
+                x += sx
+            if e2 <= dx:
+                err += dx
+                y += sy
+
+
+_STYLES: dict = {}
+
+
+def _style(fg, bold, reverse) -> Style:
+    key = (fg, bold, reverse)
+    st = _STYLES.get(key)
+    if st is None:
+        st = Style(color=Color.from_rgb(*fg) if fg else None, bold=bold, reverse=reverse)
+        if len(_STYLES) > 5000:
+            _STYLES.clear()
+        _STYLES[key] = st
+    return st

@@ -1,0 +1,86 @@
+"""The help screen (`?`): every key, and what each step-through phase means."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP_TEXT = """\
+# tuidl — keys
+
+| key | what it does |
+|---|---|
+| `space` | run / pause training (epochs in a background thread) |
+| `e` | train one epoch |
+| `n` | step-through: the next phase of one training step |
+| `p` | step-through: the previous phase |
+| `[` `]` | step-through: previous / next example of the batch |
+| `↑` `↓` | step-through: previous / next neuron |
+| `escape` | leave the step-through view (back to the charts) |
+| `r` | reset: re-initialise the weights (epoch 0) |
+| `a` / `x` | add a layer after the selected one / delete the selected layer |
+| `1`–`4` | the Data / Network / Training / Device tab |
+| `ctrl+p` | command palette: every action by name |
+| `?` | this help |
+| `q` | quit |
+
+Edit a value in the forms on the left and press `enter` (or leave the field): the value is
+checked, and if it is allowed the network is rebuilt and **re-initialised** (the screen
+says so). A value that is not allowed is refused with a message and never applied.
+Click a column of the diagram (or a row of the layer list) to select a layer.
+
+# The screen
+
+* **Diagram** — input features on the left, the output on the right. Each dot is a
+  neuron, each line a weight: **blue** positive, **orange** negative, brighter = larger
+  |w|. A neuron's colour is its bias. Columns too tall to draw say "… N more".
+* **Decision boundary** — the network's output over the input plane: blue where it says
+  class 1, orange where it says class 0 (more classes: one colour each), paler where it
+  is unsure. `●` training points, `○` validation points.
+* **Curves** — loss and accuracy per epoch, training (blue) and validation (orange).
+  Validation loss rising while training loss falls is overfitting.
+
+# Step-through: one training step, phase by phase
+
+Each press of `n` shows one phase of one step on one mini-batch:
+
+1. **Forward, layer 1 … L** — each layer computes z = W·a_prev + b, then a = g(z)
+   (dropout, if any, zeroes some a and scales the rest). The diagram highlights the layer.
+2. **Loss** — the output ŷ is compared with the targets y: binary cross-entropy,
+   cross-entropy or mean squared error, averaged over the batch (plus the L1 term).
+3. **Backward, layer L … 1** — backpropagation by the chain rule: dL/dz = dL/da · g′(z),
+   dL/dW = dL/dz · a_prevᵀ, dL/db = Σ dL/dz, and dL/da_prev = Wᵀ · dL/dz for the layer
+   before. The diagram colours the layer's links by its gradient dL/dW.
+4. **Update** — the optimizer moves every weight against its gradient: SGD
+   θ ← θ − γ·g (with momentum a running buffer), Adam with its moment estimates m̂ and v̂,
+   RMSprop, Adagrad, Adadelta with their running averages. The diagram shows the new
+   weights.
+
+Every number is the engine's own record of that step; the interface computes none.
+
+*Press `escape` or `?` to close.*
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "dismiss", "close"),
+        Binding("question_mark", "dismiss", "close"),
+        Binding("q", "dismiss", "close", show=False),
+    ]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 92; max-width: 100%; height: 90%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-scroll"):
+            yield Markdown(HELP_TEXT, id="help-text")
+
+    def action_dismiss(self, result=None) -> None:  # type: ignore[override]
+        self.dismiss(None)
