@@ -49,9 +49,9 @@ def load_checkpoint(path: str | os.PathLike) -> Trainer:
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except (OSError, RuntimeError, EOFError) as err:
-        raise ConfigError(f"{path}: cannot read checkpoint: {err}") from None
+        raise ConfigError(str(path), None, None, f"cannot read checkpoint: {err}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ConfigError(f"{path}: not a tuidl checkpoint (expected format {FORMAT})")
+        raise ConfigError(str(path), None, None, f"not a tuidl checkpoint (expected format {FORMAT})")
     exp = cfg.loads(state["experiment"], source=str(path))
     trainer = Trainer(exp, source=str(path))
     trainer.network.load_state_dict(state["network"])

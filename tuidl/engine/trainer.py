@@ -36,7 +36,7 @@ class Trainer:
         try:
             self.device = resolve_device(exp.train.device)
         except DeviceUnavailable as err:
-            raise ConfigError(f"{source}: train.device = {exp.train.device!r}: {err}") from None
+            raise ConfigError(source, "train.device", exp.train.device, str(err)) from None
         self.exp = exp
         self.dataset = dataset if dataset is not None else make_dataset(exp.data)
         self.device_label = describe(self.device)
