@@ -173,7 +173,6 @@ def trace(file, steps, seed, device, dtype, as_json) -> None:
 def _print_phases(trainer, records) -> None:
     """The same phase texts as the app's step-through panel, one after another."""
     from rich.console import Console
-    from rich.rule import Rule
 
     from tuidl.ui.stepthrough import phases, render_phase
 
@@ -181,8 +180,8 @@ def _print_phases(trainer, records) -> None:
     console.print(f"{trainer.device_label}, {trainer.exp.train.dtype}")
     for record in records:
         for phase in phases(record):
-            console.print(Rule(phase.title, align="left"))
-            console.print(render_phase(record, phase))
+            console.print()
+            console.print(render_phase(record, phase, keys_hint=False))
 
 
 @main.command()

@@ -15,7 +15,7 @@ import torch
 from tuidl import config as cfg
 from tuidl.config import ConfigError, Experiment
 from tuidl.data import Dataset, grid_points, make_dataset, map_features
-from tuidl.engine.devices import DeviceUnavailable, describe, resolve_device
+from tuidl.engine.devices import DeviceUnavailable, configure_cpu_threads, describe, resolve_device
 from tuidl.engine.network import Network
 from tuidl.engine.optimizers import make_optimizer
 from tuidl.engine.records import EpochRecord, LayerRecord, StepRecord
@@ -37,6 +37,8 @@ class Trainer:
             self.device = resolve_device(exp.train.device)
         except DeviceUnavailable as err:
             raise ConfigError(source, "train.device", exp.train.device, str(err)) from None
+        if self.device.type == "cpu":
+            configure_cpu_threads()
         self.exp = exp
         self.dataset = dataset if dataset is not None else make_dataset(exp.data)
         self.device_label = describe(self.device)

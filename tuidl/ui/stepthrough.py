@@ -770,8 +770,11 @@ def _render_update(record: StepRecord, j: int) -> list[RenderableType]:
 # --------------------------------------------------------------------------- entry points
 
 
-def render_phase(record: StepRecord, phase: Phase, example: int = 0, neuron: int = 0) -> RenderableType:
-    """One phase of one training step as a Rich renderable (a pure function of its arguments)."""
+def render_phase(record: StepRecord, phase: Phase, example: int = 0, neuron: int = 0,
+                 keys_hint: bool = True) -> RenderableType:
+    """One phase of one training step as a Rich renderable (a pure function of its arguments).
+
+    keys_hint: end with the app's keys (off for `tuidl trace`, which has none)."""
     k = _clamp(example, batch_size(record))
     j = _clamp(neuron, units(record, phase))
     parts: list[RenderableType] = [
@@ -789,7 +792,8 @@ def render_phase(record: StepRecord, phase: Phase, example: int = 0, neuron: int
         parts += _render_update(record, j)
     else:
         parts.append(Text(f"unknown phase {phase.kind!r}"))
-    parts += [Text(""), Text(FOOTER_HINT, style="dim")]
+    if keys_hint:
+        parts += [Text(""), Text(FOOTER_HINT, style="dim")]
     return Group(*parts)
 
 
