@@ -51,6 +51,9 @@ FRAME_INTERVAL = 0.1
 COMPACT_WIDTH = 110
 COMPACT_HEIGHT = 32
 SOURCE = "refused"
+# Messages that programmatic form updates must not send back to the app.
+QUIET = (Select.Changed, Checkbox.Changed, RadioSet.Changed, RadioButton.Changed,
+         SelectionList.SelectedChanged, SelectionList.SelectionToggled, OptionList.OptionHighlighted)
 
 
 def arch(exp: Experiment) -> str:
@@ -103,17 +106,16 @@ class TuidlApp(App):
         self._seen_notice = 0
         self._last_build_cmd = 0
         self._devices_shown = False
-        self._syncing = False
         self._refresh_requested: tuple[int, int] | None = None
         self._chart_key = None
         self._weights_build = -1
-        self.message = ""
+        self.last_message = ""
 
     # -- layout ----------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static("", id="topbar")
         with Horizontal(id="body"):
-            yield SidePanel(id="side")
+            yield SidePanel(self.exp, id="side")
             with Horizontal(id="views"):
                 with Vertical(id="centre"):
                     yield NetworkDiagram(id="diagram")
@@ -220,7 +222,7 @@ class TuidlApp(App):
 
     # -- views -------------------------------------------------------------------------
     def set_message(self, text: str, error: bool = False) -> None:
-        self.message = text
+        self.last_message = text
         msg = self.q("#message", Static)
         msg.update(Text(text, style="bold red" if error else "green"))
 
@@ -240,17 +242,18 @@ class TuidlApp(App):
     def update_topbar(self) -> None:
         e, s = self.exp, self.snap
         acts = sorted({l.activation for l in e.model.hidden})
-        text = Text()
+        text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" tuidl ", style="bold reverse")
-        text.append(f" {e.data.dataset} · {arch(e)} {'/'.join(acts)} · {OPT_LABELS[e.train.optimizer]} "
-                    f"lr {e.train.lr:g} · {e.train.loss} ")
-        text.append("│ device: ", style="dim")
+        text.append(" device: ", style="dim")
         if s.load_error:
             text.append("engine failed to load", style="bold red")
         elif not s.loaded or s.exp is None:
             text.append("loading PyTorch…", style="italic yellow")
         else:
-            text.append(s.device_label, style="bold cyan")
+            # deterministic (snapshots): the device's name without machine details
+            text.append(s.device_label.split(" ")[0] if self.deterministic else s.device_label, style="bold cyan")
+        text.append(f" │ {e.data.dataset} · {arch(e)} {'/'.join(acts)} · {OPT_LABELS[e.train.optimizer]} "
+                    f"lr {e.train.lr:g} · {e.train.loss}")
         self.q("#topbar", Static).update(text)
 
     def diagram_model(self) -> DiagramModel:
@@ -339,8 +342,7 @@ class TuidlApp(App):
     # -- forms <-> experiment ----------------------------------------------------------
     def sync_forms(self) -> None:
         """Write the experiment's values into every form field."""
-        self._syncing = True
-        try:
+        with self.prevent(*QUIET):
             e = self.exp
             for fid, (section, name, _, _) in FIELDS.items():
                 self.q(f"#{fid}", Input).value = format_value(getattr(getattr(e, section), name))
@@ -358,11 +360,6 @@ class TuidlApp(App):
             self.sync_options()
             if self._devices_shown:
                 self.sync_devices()
-        finally:
-            self.call_after_refresh(self._end_sync)
-
-    def _end_sync(self) -> None:
-        self._syncing = False
 
     def _set_select(self, sel: str, value: str) -> None:
         w = self.q(sel, Select)
@@ -492,8 +489,6 @@ class TuidlApp(App):
     @on(Input.Submitted)
     @on(Input.Blurred)
     def input_done(self, event) -> None:
-        if self._syncing:
-            return
         inp = event.input if hasattr(event, "input") else event.control
         fid = inp.id or ""
         value = inp.value
@@ -527,7 +522,7 @@ class TuidlApp(App):
 
     @on(Select.Changed)
     def select_changed(self, event: Select.Changed) -> None:
-        if self._syncing or event.value is Select.NULL:
+        if event.value is Select.NULL:
             return
         v = event.value
         sid = event.select.id
@@ -557,12 +552,12 @@ class TuidlApp(App):
             self.apply(lambda e: setattr(e.train, "dtype", v), f"dtype {v}")
         elif sid == "f-activation" and self.selected_layer is not None:
             i = self.selected_layer
+            if self.exp.model.hidden[i].activation == v:
+                return
             self.apply(lambda e: setattr(e.model.hidden[i], "activation", v), f"layer H{i + 1} activation {v}")
 
     @on(SelectionList.SelectedChanged, "#f-features")
     def features_changed(self, event) -> None:
-        if self._syncing:
-            return
         chosen = [f for f in cfg.FEATURES if f in event.selection_list.selected]
         if chosen == self.exp.data.features:
             return
@@ -573,8 +568,6 @@ class TuidlApp(App):
 
     @on(Checkbox.Changed)
     def checkbox_changed(self, event: Checkbox.Changed) -> None:
-        if self._syncing:
-            return
         cid = event.checkbox.id or ""
         if cid.startswith("opt-"):
             name = cid[4:]
@@ -582,7 +575,7 @@ class TuidlApp(App):
 
     @on(RadioSet.Changed, "#f-device")
     def device_changed(self, event: RadioSet.Changed) -> None:
-        if self._syncing or event.pressed is None:
+        if event.pressed is None:
             return
         d = (event.pressed.id or "dev-auto")[4:]
         if d != self.exp.train.device:
@@ -590,8 +583,6 @@ class TuidlApp(App):
 
     @on(OptionList.OptionHighlighted, "#f-layers")
     def layer_highlighted(self, event) -> None:
-        if self._syncing:
-            return
         oid = event.option.id or ""
         if oid.startswith("layer-") and oid != "layer-none":
             self.select_layer(int(oid[6:]))
@@ -606,11 +597,8 @@ class TuidlApp(App):
         if i == self.selected_layer:
             return
         self.selected_layer = i
-        self._syncing = True
-        try:
+        with self.prevent(*QUIET):
             self.sync_layers()
-        finally:
-            self.call_after_refresh(self._end_sync)
         self.update_diagram()
 
     @on(Button.Pressed)
@@ -745,6 +733,9 @@ class TuidlApp(App):
             self.step_mode = True
             self.q("#right-switch", ContentSwitcher).current = "step"
             self.q("#right").border_title = "step-through"
+            self.q("#right").add_class("-step")
+            self.screen.add_class("-stepping")
+            self.call_after_refresh(lambda: self.q("#step").scroll_visible(animate=False))
             self.set_focus(None)
             if self.step_record is None:
                 self.q(stepthrough.StepThroughPanel).clear("taking one training step…")
@@ -758,6 +749,8 @@ class TuidlApp(App):
             self.step_mode = False
             self.q("#right-switch", ContentSwitcher).current = "charts"
             self.q("#right").border_title = "training"
+            self.q("#right").remove_class("-step")
+            self.screen.remove_class("-stepping")
             self.update_diagram()
 
     def show_phase(self) -> None:
@@ -772,9 +765,8 @@ class TuidlApp(App):
         panel = self.q(stepthrough.StepThroughPanel)
         panel.show(record, self.phase_index, example=self.example, neuron=self.neuron)
         header = Text()
-        header.append(f" step {record.step} · epoch {record.epoch} · phase {self.phase_index + 1}/{len(plist)} ",
-                      style="bold reverse")
-        header.append(f" {phase.title}", style="bold")
+        header.append(f" phase {self.phase_index + 1}/{len(plist)} ", style="bold reverse")
+        header.append(" n next · p back · esc charts", style="dim")
         self.q("#step-header", Static).update(header)
         self.update_diagram()
 
@@ -850,7 +842,8 @@ class TuidlApp(App):
         self.poll()
 
     async def settle(self) -> None:
-        """Wait until every command sent so far has been processed, then redraw (tests)."""
+        """Let pending messages run, wait until every command sent so far is processed (tests)."""
+        await asyncio.sleep(0.05)
         await self.wait_done(self.session._ids)
 
     async def train_epochs(self, n: int) -> None:

@@ -65,9 +65,13 @@ def format_value(v: object) -> str:
 class SidePanel(Vertical):
     """Run controls on top, then the four forms in tabs."""
 
+    def __init__(self, exp: cfg.Experiment, **kwargs):
+        super().__init__(**kwargs)
+        self.exp = exp
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="controls"):
-            for bid, text in (("b-run", "▶ run"), ("b-epoch", "+1 ep"), ("b-step", "n step"), ("b-reset", "reset")):
+            for bid, text in (("b-run", "▶ run"), ("b-epoch", "+1 ep"), ("b-step", "step"), ("b-reset", "reset")):
                 b = Button(text, id=bid, compact=True)
                 b.can_focus = False
                 yield b
@@ -75,7 +79,7 @@ class SidePanel(Vertical):
             with TabPane("Data", id="tab-data"):
                 with VerticalScroll(classes="form"):
                     yield row("dataset", Select([(d, d) for d in cfg.DATASETS], id="f-dataset",
-                                                allow_blank=False, compact=True))
+                                                value=self.exp.data.dataset, allow_blank=False, compact=True))
                     for fid in ("f-classes", "f-samples", "f-noise", "f-train_fraction", "f-batch_size", "f-data_seed"):
                         yield row(FIELDS[fid][3], num_input(fid))
                     yield Label("input features", classes="fhead")
@@ -90,22 +94,22 @@ class SidePanel(Vertical):
                     yield Label("selected layer", classes="fhead", id="layer-head")
                     yield row("units", num_input("f-units"))
                     yield row("activation", Select([(a, a) for a in cfg.ACTIVATIONS], id="f-activation",
-                                                   allow_blank=False, compact=True))
+                                                   value=first_activation(self.exp), allow_blank=False, compact=True))
                     yield row("dropout", num_input("f-dropout"))
                     yield Static("", id="output-info", classes="finfo")
-                    yield row("init", Select([(i, i) for i in cfg.INITS], id="f-init", allow_blank=False, compact=True))
+                    yield row("init", Select([(i, i) for i in cfg.INITS], id="f-init", value=self.exp.model.init, allow_blank=False, compact=True))
             with TabPane("Train", id="tab-training"):
                 with VerticalScroll(classes="form"):
                     yield row("loss", Select([(LOSS_LABELS[x], x) for x in cfg.LOSSES], id="f-loss",
-                                             allow_blank=False, compact=True))
+                                             value=self.exp.train.loss, allow_blank=False, compact=True))
                     yield row("optimizer", Select([(OPT_LABELS[x], x) for x in cfg.OPTIMIZERS], id="f-optimizer",
-                                                  allow_blank=False, compact=True))
+                                                  value=self.exp.train.optimizer, allow_blank=False, compact=True))
                     yield row("learn. rate", num_input("f-lr"))
                     yield Label("optimizer options", classes="fhead")
                     yield Vertical(id="f-options")
                     for fid in ("f-epochs", "f-l1", "f-early_stopping", "f-seed"):
                         yield row(FIELDS[fid][3], num_input(fid))
-                    yield row("dtype", Select([(d, d) for d in cfg.DTYPES], id="f-dtype", allow_blank=False, compact=True))
+                    yield row("dtype", Select([(d, d) for d in cfg.DTYPES], id="f-dtype", value=self.exp.train.dtype, allow_blank=False, compact=True))
             with TabPane("Device", id="tab-device"):
                 with VerticalScroll(classes="form"):
                     yield Static("loading PyTorch…", id="device-info", classes="finfo")
@@ -113,6 +117,10 @@ class SidePanel(Vertical):
                         for d in cfg.DEVICES:
                             yield RadioButton(d, id=f"dev-{d}", disabled=True, compact=True)
         yield Static("", id="form-error")
+
+
+def first_activation(exp: cfg.Experiment) -> str:
+    return exp.model.hidden[0].activation if exp.model.hidden else cfg.ACTIVATIONS[0]
 
 
 def option_widgets(optimizer: str, options: dict) -> list:
