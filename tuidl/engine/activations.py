@@ -16,6 +16,20 @@ from torch import Tensor
 
 LEAKY_SLOPE = 0.01  # torch.nn.functional.leaky_relu's default negative_slope
 
+_SCALARS: dict[tuple, Tensor] = {}
+
+
+def scalar(value: float, like: Tensor) -> Tensor:
+    """`value` as a cached 0-dim tensor of like's dtype and device.
+
+    Only for speed: torch turns a Python number operand (t * 0.5, t > 0) into a fresh
+    tensor on every call, which costs more than the arithmetic at these sizes."""
+    key = (value, like.dtype, like.device)
+    t = _SCALARS.get(key)
+    if t is None:
+        t = _SCALARS[key] = torch.tensor(value, dtype=like.dtype, device=like.device)
+    return t
+
 
 class Activation:
     """g(z), elementwise (softmax: along dim 1), and its derivative g'(z)."""
@@ -83,7 +97,8 @@ class ReLU(Activation):
         return (z > 0).to(z.dtype)  # relu'(z) = [z > 0] (0 at z = 0, as torch)
 
     def chain(self, grad_a: Tensor, z: Tensor, a: Tensor) -> Tensor:
-        return grad_a * (z > 0)  # δa · [z > 0]
+        zero = scalar(0.0, z)
+        return torch.where(z > zero, grad_a, zero)  # δa · [z > 0]
 
 
 class LeakyReLU(Activation):
@@ -99,7 +114,8 @@ class LeakyReLU(Activation):
         return d.masked_fill_(z > 0, 1.0)  # 1 where z > 0, slope elsewhere (z = 0 too, as torch)
 
     def chain(self, grad_a: Tensor, z: Tensor, a: Tensor) -> Tensor:
-        return torch.where(z > 0, grad_a, grad_a * LEAKY_SLOPE)  # δa · (1 or slope)
+        slope_a = grad_a * scalar(LEAKY_SLOPE, z)
+        return torch.where(z > scalar(0.0, z), grad_a, slope_a)  # δa · (1 if z > 0 else slope)
 
 
 class Linear(Activation):

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .activations import scalar
+
 
 class Loss:
     name: str = ""
@@ -69,13 +71,12 @@ class BCE(Loss):
 
     def value(self, z, a, y):
         # numerically stable on the logits, as BCEWithLogits: max(z, 0) − z·y + log(1 + e^{−|z|})
-        loss = torch.relu(z)
-        loss.sub_(z * y)
-        loss.add_(z.abs().neg_().exp_().log1p_())
+        loss = torch.addcmul(torch.relu(z), z, y, value=-1)  # max(z, 0) − z·y
+        loss.add_(z.abs().neg_().exp_().log1p_())  # + log(1 + e^{−|z|})
         return loss.mean()
 
     def grad_z(self, z, a, y):
-        return torch.sub(a, y).div_(y.shape[0])  # (σ(z) − y)/N, with a = σ(z)
+        return torch.sub(a, y).div_(scalar(float(y.shape[0]), a))  # (σ(z) − y)/N, with a = σ(z)
 
     def grad_a(self, z, a, y):
         # ∂L/∂ŷ = (ŷ − y) / (ŷ(1 − ŷ)) / N
@@ -97,9 +98,10 @@ class CrossEntropy(Loss):
         return (torch.logsumexp(z, dim=1) - z.gather(1, y.unsqueeze(1)).squeeze(1)).mean()
 
     def grad_z(self, z, a, y):
-        g = a.clone()  # softmax(z), a is the output of the softmax layer
-        g[torch.arange(y.shape[0], device=y.device), y] -= 1  # − onehot(y)
-        return g.div_(y.shape[0])  # / N
+        n = y.shape[0]
+        # softmax(z) − onehot(y): a is softmax(z); add −1 at each row's target class
+        g = a.scatter_add(1, y.unsqueeze(1), scalar(-1.0, a).expand(n, 1))
+        return g.div_(scalar(float(n), a))  # / N
 
     def grad_a(self, z, a, y):
         # ∂L/∂aₖ = −onehot(y)ₖ / aₖ / N
@@ -130,7 +132,8 @@ class MSE(Loss):
         return (d * d).mean()  # mean over all N·K elements, as F.mse_loss
 
     def grad_z(self, z, a, y):
-        return torch.sub(a, y).mul_(2 / y.numel())  # 2(ŷ − y)/(N·K); linear output so dL/dz = dL/dŷ
+        # 2(ŷ − y)/(N·K); linear output so dL/dz = dL/dŷ
+        return torch.sub(a, y).mul_(scalar(2 / y.numel(), a))
 
     grad_a = grad_z
 

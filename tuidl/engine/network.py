@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .activations import ACTIVATIONS, Activation
+from .activations import ACTIVATIONS, Activation, scalar
 from .losses import LOSSES, Loss
 
 INITS = ("torch", "xavier", "he", "zeros")
@@ -157,8 +157,8 @@ class Network:
             p = layer.dropout
             if train and p > 0.0:
                 # keep each unit with probability 1 − p, scale the kept ones by 1/(1 − p)
-                keep = torch.rand(a.shape, generator=generator, device=a.device, dtype=a.dtype) >= p
-                layer.mask = keep.to(a.dtype).div_(1.0 - p)
+                r = torch.rand(a.shape, generator=generator, device=a.device, dtype=a.dtype)
+                layer.mask = (r >= scalar(p, a)).to(a.dtype).div_(scalar(1.0 - p, a))
                 x = a * layer.mask
             else:
                 layer.mask = None
