@@ -1,0 +1,108 @@
+"""Headless SVG snapshots of the app's screens (pytest-textual-snapshot).
+
+Update with `pytest tests/test_snapshots.py --snapshot-update`. Every snapshot is seeded
+and trained a fixed number of epochs synchronously through the test hooks, with the
+app's `deterministic` flag (no epochs/s, no machine-specific device details).
+"""
+from __future__ import annotations
+
+import pytest
+
+from tuidl import config as cfg
+from tuidl.config import Layer
+from tuidl.ui.app import TuidlApp
+
+SIZE = (120, 40)
+
+
+def spiral_exp(optimizer: str = "adam") -> cfg.Experiment:
+    exp = cfg.default_experiment()
+    exp.data.dataset = "spiral"
+    exp.model.hidden = [Layer(8, "relu"), Layer(8, "relu")]
+    exp.train.optimizer = optimizer
+    exp.train.lr = 0.01
+    return exp
+
+
+async def ready(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.wait_ready()
+    await pilot.pause()
+
+
+def test_opening_screen(snap_compare):
+    async def run_before(pilot):
+        await ready(pilot)
+
+    assert snap_compare(TuidlApp(deterministic=True), terminal_size=SIZE, run_before=run_before)
+
+
+def test_trained_network_with_boundary(snap_compare):
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.app.train_epochs(60)
+        await pilot.pause()
+
+    assert snap_compare(TuidlApp(spiral_exp(), deterministic=True), terminal_size=SIZE, run_before=run_before)
+
+
+def _step_to(phase: int, optimizer: str):
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.app.train_epochs(3)
+        await pilot.press("n")
+        await pilot.app.settle()
+        for _ in range(phase):
+            await pilot.press("n")
+        await pilot.pause()
+
+    return run_before
+
+
+# 2 → 8 → 8 → 1: phases 0-2 forward, 3 loss, 4-6 backward, 7 update
+@pytest.mark.parametrize("name, phase", [("forward", 1), ("loss", 3), ("backward", 5), ("update", 7)])
+def test_step_through_phases_sgd(snap_compare, name, phase):
+    exp = spiral_exp("sgd")
+    exp.train.options = {"momentum": 0.9}
+    assert snap_compare(TuidlApp(exp, deterministic=True), terminal_size=SIZE, run_before=_step_to(phase, "sgd"))
+
+
+@pytest.mark.parametrize("name, phase", [("backward", 4), ("update", 7)])
+def test_step_through_phases_adam(snap_compare, name, phase):
+    assert snap_compare(TuidlApp(spiral_exp("adam"), deterministic=True), terminal_size=SIZE,
+                        run_before=_step_to(phase, "adam"))
+
+
+def test_builder_editing_a_layer(snap_compare):
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.press("2")
+        app = pilot.app
+        app.select_layer(1)
+        await pilot.pause()
+        units = app.q("#f-units")
+        units.focus()
+        units.value = "32"
+        await pilot.press("enter")
+        await app.settle()
+        await pilot.pause()
+
+    assert snap_compare(TuidlApp(spiral_exp(), deterministic=True), terminal_size=SIZE, run_before=run_before)
+
+
+def test_help(snap_compare):
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(TuidlApp(deterministic=True), terminal_size=SIZE, run_before=run_before)
+
+
+def test_small_terminal(snap_compare):
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.app.train_epochs(5)
+        await pilot.pause()
+
+    assert snap_compare(TuidlApp(deterministic=True), terminal_size=(80, 24), run_before=run_before)
