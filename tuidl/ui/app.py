@@ -48,6 +48,7 @@ from tuidl.ui.plane import BoundaryPlane
 from tuidl.ui.session import Session, Snapshot
 
 FRAME_INTERVAL = 0.1
+CHART_INTERVAL = 0.5
 COMPACT_WIDTH = 110
 COMPACT_HEIGHT = 32
 SOURCE = "refused"
@@ -108,6 +109,7 @@ class TuidlApp(App):
         self._devices_shown = False
         self._refresh_requested: tuple[int, int] | None = None
         self._chart_key = None
+        self._chart_time = 0.0
         self._weights_build = -1
         self.last_message = ""
 
@@ -317,6 +319,10 @@ class TuidlApp(App):
         key = (s.build, len(s.history), s.history[-1].epoch if s.history else 0)
         if key == self._chart_key:
             return
+        now = time.monotonic()
+        if s.running and now - self._chart_time < CHART_INTERVAL:
+            return  # plotext is the costliest drawing: a few times a second is enough while training
+        self._chart_time = now
         self._chart_key = key
         h = s.history
         xs = [r.epoch for r in h]

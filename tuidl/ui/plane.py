@@ -91,19 +91,30 @@ class BoundaryPlane(Widget):
                 cy = np.floor((ymax - pts[:, 1]) / (ymax - ymin) * h).astype(int).clip(0, h - 1)
                 for x, y, label in zip(cx.tolist(), cy.tolist(), lab.tolist()):
                     points[(x, y)] = (glyph, self._point_color(label))
+        # pack colours into ints (quantised a little, so that styles repeat and merge)
+        q = (pixels.astype(np.int32) >> 2) << 2
+        packed = (q[..., 0] << 16) | (q[..., 1] << 8) | q[..., 2]
         strips = []
         for row in range(h):
+            top = packed[2 * row].tolist()
+            bot = packed[2 * row + 1].tolist()
             segs = []
-            top, bot = pixels[2 * row], pixels[2 * row + 1]
+            text, style = "", None
             for col in range(w):
-                t, bt = tuple(top[col].tolist()), tuple(bot[col].tolist())
                 pt = points.get((col, row))
                 if pt is None:
-                    segs.append(Segment("▀", _style(t, bt)))
+                    ch, st = "▀", _packed_style(top[col], bot[col])
                 else:
-                    bg = blend(t, bt, 0.5)
-                    segs.append(Segment(pt[0], _style(pt[1], bg, bold=True)))
-            strips.append(Strip(Segment.simplify(segs), w))
+                    ch, st = pt[0], _point_style(pt[1], top[col], bot[col])
+                if st is style:
+                    text += ch
+                else:
+                    if text:
+                        segs.append(Segment(text, style))
+                    text, style = ch, st
+            if text:
+                segs.append(Segment(text, style))
+            strips.append(Strip(segs, w))
         return strips
 
     def render_line(self, y: int) -> Strip:
@@ -115,6 +126,31 @@ class BoundaryPlane(Widget):
 
 
 _STYLE_CACHE: dict = {}
+_PACKED_CACHE: dict = {}
+
+
+def _unpack(c: int) -> tuple[int, int, int]:
+    return (c >> 16) & 255, (c >> 8) & 255, c & 255
+
+
+def _point_style(color: tuple[int, int, int], top: int, bot: int) -> Style:
+    key = (color, top, bot)
+    st = _PACKED_CACHE.get(key)
+    if st is None:
+        st = _style(color, blend(_unpack(top), _unpack(bot), 0.5), bold=True)
+        _PACKED_CACHE[key] = st
+    return st
+
+
+def _packed_style(fg: int, bg: int) -> Style:
+    key = (fg, bg)
+    st = _PACKED_CACHE.get(key)
+    if st is None:
+        if len(_PACKED_CACHE) > 50000:
+            _PACKED_CACHE.clear()
+        st = _style(_unpack(fg), _unpack(bg))
+        _PACKED_CACHE[key] = st
+    return st
 
 
 def _style(fg, bg, bold: bool = False) -> Style:
