@@ -1,0 +1,100 @@
+"""Write SVG screenshots of the app into screenshots/ (for the README).
+
+    python -m tuidl.ui.screenshots [OUTDIR]
+
+Headless (no terminal needed, fine with CI=true), seeded and deterministic.
+"""
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from tuidl import config as cfg
+from tuidl.config import Layer
+
+SIZE = (120, 40)
+
+
+def spiral_exp(optimizer: str = "adam") -> cfg.Experiment:
+    exp = cfg.default_experiment()
+    exp.data.dataset = "spiral"
+    exp.model.hidden = [Layer(8, "relu"), Layer(8, "relu")]
+    exp.train.optimizer = optimizer
+    exp.train.lr = 0.01
+    return exp
+
+
+async def _shot(outdir: Path, name: str, exp: cfg.Experiment, script, size=SIZE) -> Path:
+    from tuidl.ui.app import TuidlApp
+
+    app = TuidlApp(exp, deterministic=True)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await app.wait_ready()
+        await pilot.pause()
+        await script(app, pilot)
+        await pilot.pause(0.3)
+        path = outdir / f"{name}.svg"
+        path.write_text(app.export_screenshot(title=f"tuidl · {name}"), encoding="utf-8")
+    return path
+
+
+async def _nothing(app, pilot) -> None:
+    pass
+
+
+async def _trained(app, pilot) -> None:
+    await app.train_epochs(200)
+
+
+def _phase(n: int, epochs: int = 100):
+    async def script(app, pilot) -> None:
+        await app.train_epochs(epochs)
+        await pilot.press("n")
+        await app.settle()
+        for _ in range(n):
+            await pilot.press("n")
+        await pilot.pause()
+
+    return script
+
+
+async def _builder(app, pilot) -> None:
+    await pilot.press("2")
+    app.select_layer(1)
+    await pilot.pause()
+
+
+async def _help(app, pilot) -> None:
+    await pilot.press("question_mark")
+
+
+async def make_all(outdir: Path) -> list[Path]:
+    outdir.mkdir(parents=True, exist_ok=True)
+    shots = [
+        ("opening", cfg.default_experiment(), _nothing, SIZE),
+        ("trained-spiral", spiral_exp(), _trained, SIZE),
+        ("step-forward", spiral_exp(), _phase(1), SIZE),
+        ("step-loss", spiral_exp(), _phase(3), SIZE),
+        ("step-backward", spiral_exp(), _phase(5), SIZE),
+        ("step-update-adam", spiral_exp(), _phase(7), SIZE),
+        ("builder", spiral_exp(), _builder, SIZE),
+        ("help", cfg.default_experiment(), _help, SIZE),
+        ("small-terminal", cfg.default_experiment(), _trained, (80, 24)),
+    ]
+    paths = []
+    for name, exp, script, size in shots:
+        paths.append(await _shot(outdir, name, exp, script, size))
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    outdir = Path(args[0]) if args else Path("screenshots")
+    for path in asyncio.run(make_all(outdir)):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
