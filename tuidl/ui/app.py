@@ -10,6 +10,7 @@ import asyncio
 import copy
 import os
 import time
+from pathlib import Path
 from typing import Callable, Iterable
 
 from rich.table import Table
@@ -43,7 +44,6 @@ from tuidl.ui.chart import PlotextChart
 from tuidl.ui.colors import BLUE, ORANGE
 from tuidl.ui.diagram import DiagramModel, NetworkDiagram
 from tuidl.ui.forms import FIELDS, LAYER_FIELDS, OPT_LABELS, SidePanel, format_value, option_widgets
-from tuidl.ui.help import HelpScreen
 from tuidl.ui.plane import BoundaryPlane
 from tuidl.ui.session import Session, Snapshot
 
@@ -63,7 +63,7 @@ def arch(exp: Experiment) -> str:
 
 
 class TuidlApp(App):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere work too
     TITLE = "tuidl"
     BINDINGS = [
         Binding("space", "toggle_run", "run/pause"),
@@ -112,6 +112,7 @@ class TuidlApp(App):
         self._chart_time = 0.0
         self._weights_build = -1
         self.last_message = ""
+        self.forms_ready = False
 
     # -- layout ----------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -146,11 +147,22 @@ class TuidlApp(App):
         self.q("#right").border_title = "training"
         self.q(BoundaryPlane).set_dataset(self.dataset)
         self._apply_size(self.size.width, self.size.height)
-        self.sync_forms()
         self.update_static_views()
         self.set_interval(FRAME_INTERVAL, self.poll)
-        # Start the engine after the first frame has been drawn.
-        self.call_after_refresh(self._start_worker)
+        # The first frame is drawn now; the forms, then the engine (torch), come right after.
+        self.call_after_refresh(self._after_first_frame)
+
+    async def _after_first_frame(self) -> None:
+        try:
+            await self.q(SidePanel).populate()
+        except Exception:  # noqa: BLE001 - the app was closed before the forms were mounted
+            if not self.is_running or self._exit_renderables or self.return_code is not None:
+                return
+            raise
+        self.forms_ready = True
+        self.sync_forms()
+        self.update_controls()
+        self._start_worker()
 
     def _start_worker(self) -> None:
         self.run_worker(self._worker_body, thread=True, exclusive=True, name="trainer", group="trainer")
@@ -169,7 +181,9 @@ class TuidlApp(App):
 
     def _apply_size(self, width: int, height: int) -> None:
         compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
-        self.screen.set_class(compact, "-compact")
+        screen = getattr(self, "_main_screen", None) or self.screen
+        if screen.has_class("-compact") != compact:  # restyling every widget is costly: only on a change
+            screen.set_class(compact, "-compact")
 
     # -- polling the worker's snapshot (the UI's frame) ------------------------------
     def poll(self) -> None:
@@ -189,7 +203,7 @@ class TuidlApp(App):
         self.snap = snap
         if snap.load_error:
             self.set_message(snap.load_error, error=True)
-        if snap.loaded and not self._devices_shown and snap.devices:
+        if snap.loaded and not self._devices_shown and snap.devices and self.forms_ready:
             self._devices_shown = True
             self.sync_devices()
         if snap.error_version != self._seen_error:
@@ -337,6 +351,8 @@ class TuidlApp(App):
                             ("validation", xs, [r.val_accuracy for r in h], ORANGE)])
 
     def update_controls(self) -> None:
+        if not self.forms_ready:
+            return
         run = self.q("#b-run", Button)
         label = "⏸ pause" if self.snap.running else "▶ run"
         if str(run.label) != label:
@@ -348,6 +364,8 @@ class TuidlApp(App):
     # -- forms <-> experiment ----------------------------------------------------------
     def sync_forms(self) -> None:
         """Write the experiment's values into every form field."""
+        if not self.forms_ready:
+            return
         with self.prevent(*QUIET):
             e = self.exp
             for fid, (section, name, _, _) in FIELDS.items():
@@ -603,8 +621,9 @@ class TuidlApp(App):
         if i == self.selected_layer:
             return
         self.selected_layer = i
-        with self.prevent(*QUIET):
-            self.sync_layers()
+        if self.forms_ready:
+            with self.prevent(*QUIET):
+                self.sync_layers()
         self.update_diagram()
 
     @on(Button.Pressed)
@@ -718,6 +737,8 @@ class TuidlApp(App):
         self.q("#tabs", TabbedContent).active = tab
 
     def action_help(self) -> None:
+        from tuidl.ui.help import HelpScreen  # Markdown is imported on first use, off the first frame
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
@@ -833,7 +854,7 @@ class TuidlApp(App):
     async def wait_ready(self, timeout: float = 120.0) -> None:
         """Wait until the engine has loaded and the first trainer is built (tests)."""
         end = time.monotonic() + timeout
-        while not (self.session.snapshot.loaded and self.session.snapshot.exp is not None):
+        while not (self.forms_ready and self.session.snapshot.loaded and self.session.snapshot.exp is not None):
             if self.session.snapshot.load_error or time.monotonic() > end:
                 raise RuntimeError(self.session.snapshot.load_error or "engine did not load")
             await asyncio.sleep(0.02)

@@ -37,6 +37,7 @@ FIELDS: dict[str, tuple[str, str, type, str]] = {
 }
 LAYER_FIELDS = {"f-units": ("units", int, "units"), "f-dropout": ("dropout", float, "dropout")}
 
+TABS = (("data", "Data"), ("network", "Net"), ("training", "Train"), ("device", "Device"))
 LOSS_LABELS = {"bce": "binary cross-entropy", "ce": "cross-entropy", "mse": "mean squared error"}
 OPT_LABELS = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adadelta": "Adadelta"}
 
@@ -76,47 +77,56 @@ class SidePanel(Vertical):
                 b.can_focus = False
                 yield b
         with TabbedContent(id="tabs", initial="tab-data"):
-            with TabPane("Data", id="tab-data"):
-                with VerticalScroll(classes="form"):
-                    yield row("dataset", Select([(d, d) for d in cfg.DATASETS], id="f-dataset",
-                                                value=self.exp.data.dataset, allow_blank=False, compact=True))
-                    for fid in ("f-classes", "f-samples", "f-noise", "f-train_fraction", "f-batch_size", "f-data_seed"):
-                        yield row(FIELDS[fid][3], num_input(fid))
-                    yield Label("input features", classes="fhead")
-                    yield SelectionList[str](*[(f, f) for f in cfg.FEATURES], id="f-features", compact=True)
-            with TabPane("Net", id="tab-network"):
-                with VerticalScroll(classes="form"):
-                    yield Label("hidden layers (select one)", classes="fhead")
-                    yield OptionList(id="f-layers", compact=True)
-                    with Horizontal(classes="brow"):
-                        yield Button("+ add after", id="b-add", compact=True)
-                        yield Button("− delete", id="b-delete", compact=True)
-                    yield Label("selected layer", classes="fhead", id="layer-head")
-                    yield row("units", num_input("f-units"))
-                    yield row("activation", Select([(a, a) for a in cfg.ACTIVATIONS], id="f-activation",
-                                                   value=first_activation(self.exp), allow_blank=False, compact=True))
-                    yield row("dropout", num_input("f-dropout"))
-                    yield Static("", id="output-info", classes="finfo")
-                    yield row("init", Select([(i, i) for i in cfg.INITS], id="f-init", value=self.exp.model.init, allow_blank=False, compact=True))
-            with TabPane("Train", id="tab-training"):
-                with VerticalScroll(classes="form"):
-                    yield row("loss", Select([(LOSS_LABELS[x], x) for x in cfg.LOSSES], id="f-loss",
-                                             value=self.exp.train.loss, allow_blank=False, compact=True))
-                    yield row("optimizer", Select([(OPT_LABELS[x], x) for x in cfg.OPTIMIZERS], id="f-optimizer",
-                                                  value=self.exp.train.optimizer, allow_blank=False, compact=True))
-                    yield row("learn. rate", num_input("f-lr"))
-                    yield Label("optimizer options", classes="fhead")
-                    yield Vertical(id="f-options")
-                    for fid in ("f-epochs", "f-l1", "f-early_stopping", "f-seed"):
-                        yield row(FIELDS[fid][3], num_input(fid))
-                    yield row("dtype", Select([(d, d) for d in cfg.DTYPES], id="f-dtype", value=self.exp.train.dtype, allow_blank=False, compact=True))
-            with TabPane("Device", id="tab-device"):
-                with VerticalScroll(classes="form"):
-                    yield Static("loading PyTorch…", id="device-info", classes="finfo")
-                    with RadioSet(id="f-device", compact=True):
-                        for d in cfg.DEVICES:
-                            yield RadioButton(d, id=f"dev-{d}", disabled=True, compact=True)
+            for tab, title in TABS:
+                with TabPane(title, id=f"tab-{tab}"):
+                    yield VerticalScroll(classes="form", id=f"form-{tab}")
         yield Static("", id="form-error")
+
+    async def populate(self) -> None:
+        """Mount the forms' widgets, one tab at a time, after the first frame has been drawn."""
+        for tab, _ in TABS:
+            await self.query_one(f"#form-{tab}").mount_all(list(getattr(self, f"_{tab}_form")()))
+
+    def _data_form(self):
+        yield row("dataset", Select([(d, d) for d in cfg.DATASETS], id="f-dataset",
+                                    value=self.exp.data.dataset, allow_blank=False, compact=True))
+        for fid in ("f-classes", "f-samples", "f-noise", "f-train_fraction", "f-batch_size", "f-data_seed"):
+            yield row(FIELDS[fid][3], num_input(fid))
+        yield Label("input features", classes="fhead")
+        yield SelectionList[str](*[(f, f, f in self.exp.data.features) for f in cfg.FEATURES],
+                                 id="f-features", compact=True)
+
+    def _network_form(self):
+        yield Label("hidden layers (select one)", classes="fhead")
+        yield OptionList(id="f-layers", compact=True)
+        yield Horizontal(Button("+ add after", id="b-add", compact=True),
+                         Button("− delete", id="b-delete", compact=True), classes="brow")
+        yield Label("selected layer", classes="fhead", id="layer-head")
+        yield row("units", num_input("f-units"))
+        yield row("activation", Select([(a, a) for a in cfg.ACTIVATIONS], id="f-activation",
+                                       value=first_activation(self.exp), allow_blank=False, compact=True))
+        yield row("dropout", num_input("f-dropout"))
+        yield Static("", id="output-info", classes="finfo")
+        yield row("init", Select([(i, i) for i in cfg.INITS], id="f-init", value=self.exp.model.init,
+                                 allow_blank=False, compact=True))
+
+    def _training_form(self):
+        yield row("loss", Select([(LOSS_LABELS[x], x) for x in cfg.LOSSES], id="f-loss",
+                                 value=self.exp.train.loss, allow_blank=False, compact=True))
+        yield row("optimizer", Select([(OPT_LABELS[x], x) for x in cfg.OPTIMIZERS], id="f-optimizer",
+                                      value=self.exp.train.optimizer, allow_blank=False, compact=True))
+        yield row("learn. rate", num_input("f-lr"))
+        yield Label("optimizer options", classes="fhead")
+        yield Vertical(id="f-options")
+        for fid in ("f-epochs", "f-l1", "f-early_stopping", "f-seed"):
+            yield row(FIELDS[fid][3], num_input(fid))
+        yield row("dtype", Select([(d, d) for d in cfg.DTYPES], id="f-dtype", value=self.exp.train.dtype,
+                                  allow_blank=False, compact=True))
+
+    def _device_form(self):
+        yield Static("loading PyTorch…", id="device-info", classes="finfo")
+        yield RadioSet(*[RadioButton(d, id=f"dev-{d}", disabled=True, compact=True) for d in cfg.DEVICES],
+                       id="f-device", compact=True)
 
 
 def first_activation(exp: cfg.Experiment) -> str:
