@@ -68,6 +68,7 @@ async def test_first_frame_then_engine_loads():
         text = screen_text(app)
         assert "device: cpu" in text
         assert "loading PyTorch" not in text
+        assert sorted(app.q("#f-features").selected) == ["x1", "x2"]
         # unavailable devices are shown as such and cannot be chosen
         for d, desc in app.snap.devices.items():
             rb = app.q(f"#dev-{d}")
@@ -277,6 +278,21 @@ async def test_divergence_pauses_with_a_message():
         assert app.snap.status and app.snap.status.startswith("diverged")
         assert not app.snap.running
         assert "diverged" in app.last_message
+
+
+@async_test
+async def test_features_change_rebuilds_the_input_layer():
+    app = TuidlApp(small_exp(), deterministic=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        app.q("#f-features").select("x1*x2")
+        await app.settle()
+        assert app.snap.exp.data.features == ["x1", "x2", "x1*x2"]
+        assert app.snap.weights[0][0].shape == (4, 3)
+        app.q("#f-features").deselect_all()
+        await app.settle()
+        assert app.exp.data.features == ["x1", "x2", "x1*x2"]  # an empty choice is refused
+        assert "at least one" in app.last_message
 
 
 @async_test
