@@ -68,6 +68,7 @@ async def test_first_frame_then_engine_loads():
         text = screen_text(app)
         assert "device: cpu" in text
         assert "loading PyTorch" not in text
+        assert app.session._process.is_alive()  # training lives in its own process
         assert sorted(app.q("#f-features").selected) == ["x1", "x2"]
         # unavailable devices are shown as such and cannot be chosen
         for d, desc in app.snap.devices.items():
@@ -121,7 +122,7 @@ async def test_build_2_8_8_1_relu_spiral_adam_and_train():
 
 @async_test
 async def test_add_and_delete_layers_and_summarised_columns():
-    app = TuidlApp(small_exp(), deterministic=True)
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         await pilot.press("2")
@@ -143,7 +144,7 @@ async def test_add_and_delete_layers_and_summarised_columns():
 
 @async_test
 async def test_bad_values_are_refused_and_never_applied():
-    app = TuidlApp(small_exp(), deterministic=True)
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         before = copy.deepcopy(app.exp)
@@ -166,7 +167,7 @@ async def test_bad_values_are_refused_and_never_applied():
 
 @async_test
 async def test_change_loss_and_optimizer_and_options():
-    app = TuidlApp(small_exp(), deterministic=True)
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         await pilot.press("3")
@@ -193,7 +194,7 @@ async def test_change_loss_and_optimizer_and_options():
 async def test_step_through_every_phase_shows_the_records_numbers(optimizer):
     exp = small_exp()
     exp.train.optimizer = optimizer
-    app = TuidlApp(exp, deterministic=True)
+    app = TuidlApp(exp, deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         await pilot.press("n")
@@ -265,7 +266,7 @@ async def test_divergence_pauses_with_a_message():
     exp.train.loss = "mse"
     exp.train.lr = 10.0
     exp.model.hidden = [Layer(8, "relu"), Layer(8, "relu")]
-    app = TuidlApp(exp, deterministic=True)
+    app = TuidlApp(exp, deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         await pilot.press("space")
@@ -282,7 +283,7 @@ async def test_divergence_pauses_with_a_message():
 
 @async_test
 async def test_features_change_rebuilds_the_input_layer():
-    app = TuidlApp(small_exp(), deterministic=True)
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         app.q("#f-features").select("x1*x2")
@@ -297,7 +298,7 @@ async def test_features_change_rebuilds_the_input_layer():
 
 @async_test
 async def test_help_and_command_palette():
-    app = TuidlApp(small_exp(), deterministic=True)
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         await pilot.press("question_mark")
@@ -319,7 +320,7 @@ async def test_help_and_command_palette():
 
 @async_test
 async def test_small_terminal_80x24_nothing_overlaps_or_crashes():
-    app = TuidlApp(small_exp(), deterministic=True)
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await start(app, pilot)
         for keys in (["e"], ["1"], ["2"], ["3"], ["4"], ["n", "n", "n"], ["escape"], ["question_mark"], ["escape"]):

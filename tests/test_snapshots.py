@@ -43,7 +43,7 @@ def test_trained_network_with_boundary(snap_compare):
         await pilot.app.train_epochs(60)
         await pilot.pause()
 
-    assert snap_compare(TuidlApp(spiral_exp(), deterministic=True), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(TuidlApp(spiral_exp(), deterministic=True, in_process=True), terminal_size=SIZE, run_before=run_before)
 
 
 def _step_to(phase: int, optimizer: str):
@@ -64,12 +64,12 @@ def _step_to(phase: int, optimizer: str):
 def test_step_through_phases_sgd(snap_compare, name, phase):
     exp = spiral_exp("sgd")
     exp.train.options = {"momentum": 0.9}
-    assert snap_compare(TuidlApp(exp, deterministic=True), terminal_size=SIZE, run_before=_step_to(phase, "sgd"))
+    assert snap_compare(TuidlApp(exp, deterministic=True, in_process=True), terminal_size=SIZE, run_before=_step_to(phase, "sgd"))
 
 
 @pytest.mark.parametrize("name, phase", [("backward", 4), ("update", 7)])
 def test_step_through_phases_adam(snap_compare, name, phase):
-    assert snap_compare(TuidlApp(spiral_exp("adam"), deterministic=True), terminal_size=SIZE,
+    assert snap_compare(TuidlApp(spiral_exp("adam"), deterministic=True, in_process=True), terminal_size=SIZE,
                         run_before=_step_to(phase, "adam"))
 
 
@@ -87,7 +87,7 @@ def test_builder_editing_a_layer(snap_compare):
         await app.settle()
         await pilot.pause()
 
-    assert snap_compare(TuidlApp(spiral_exp(), deterministic=True), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(TuidlApp(spiral_exp(), deterministic=True, in_process=True), terminal_size=SIZE, run_before=run_before)
 
 
 def test_help(snap_compare):
@@ -96,7 +96,7 @@ def test_help(snap_compare):
         await pilot.press("question_mark")
         await pilot.pause()
 
-    assert snap_compare(TuidlApp(deterministic=True), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(TuidlApp(deterministic=True, in_process=True), terminal_size=SIZE, run_before=run_before)
 
 
 def test_small_terminal(snap_compare):
@@ -105,4 +105,4 @@ def test_small_terminal(snap_compare):
         await pilot.app.train_epochs(5)
         await pilot.pause()
 
-    assert snap_compare(TuidlApp(deterministic=True), terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(TuidlApp(deterministic=True, in_process=True), terminal_size=(80, 24), run_before=run_before)

@@ -1,4 +1,5 @@
 """`python -m tuidl.ui [FILE.toml]`: open the app."""
 from tuidl.ui.app import main
 
-main()
+if __name__ == "__main__":  # not when a spawned worker process imports __main__
+    main()

@@ -86,13 +86,15 @@ class TuidlApp(App):
         Binding("q", "quit", "quit"),
     ]
 
-    def __init__(self, exp: Experiment | None = None, path: str | None = None, *, deterministic: bool = False):
+    def __init__(self, exp: Experiment | None = None, path: str | None = None, *, deterministic: bool = False,
+                 in_process: bool = False):
+        """in_process: train in a thread of this process instead of a child process (tests)."""
         super().__init__()
         self.exp = copy.deepcopy(exp) if exp is not None else cfg.default_experiment()
         self.path = path
         self.deterministic = deterministic
         self.dataset = make_dataset(self.exp.data)
-        self.session = Session(self.exp, self.dataset, source=path or "<experiment>")
+        self.session = Session(self.exp, self.dataset, source=path or "<experiment>", in_process=in_process)
         self.snap = Snapshot()
         self.selected_layer: int | None = 0 if self.exp.model.hidden else None
         self.step_record = None

@@ -1,17 +1,25 @@
-"""The training session: one worker thread owns the Trainer; the UI polls snapshots.
+"""The training session: a worker owns the Trainer; the UI polls snapshots.
 
-No textual and no torch at import time. The app runs `Session.loop` in a Textual thread
-worker; every Trainer call happens on that thread. The UI sends commands with
-`Session.send` (a queue) and reads `Session.snapshot` (replaced atomically, never
-mutated) from its frame timer, so the UI thread never waits on training.
+No textual and no torch at import time. The UI sends commands with `Session.send` and
+reads `Session.snapshot` (replaced whole, never mutated) from its frame timer, so the UI
+thread never waits on training.
+
+The worker runs in a child process by default. In a thread of the app's own process the
+training loop and the drawing would share one interpreter lock: every torch op releases
+it and then waits for the drawing to give it back, which cut training to a third and the
+frame rate below 10/s on a 2-core machine. A process trains at full speed on its own
+core, and torch's import (seconds) stays off the UI's process. `Session(in_process=True)`
+keeps the worker in a thread (tests that do not need the process use it).
 """
 from __future__ import annotations
 
 import copy
+import multiprocessing
+import os
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -36,7 +44,8 @@ class Snapshot:
     steps: int = 0
     batch_in_epoch: int = 0
     batches_per_epoch: int = 0
-    history: tuple = ()
+    history: tuple = ()  # every EpochRecord of this build (the worker sends only new ones)
+    history_from: int = 0  # index of the worker's first record in `history`
     boundary: np.ndarray | None = None
     boundary_size: tuple[int, int] = (0, 0)
     weights: list | None = None
@@ -53,16 +62,105 @@ class Snapshot:
 
 
 class Session:
-    def __init__(self, exp: Experiment, dataset: Any = None, source: str = "<experiment>"):
-        self._queue: queue.Queue = queue.Queue()
-        self._ids = 0
+    """The UI's end: commands out, snapshots in."""
+
+    def __init__(self, exp: Experiment, dataset: Any = None, source: str = "<experiment>",
+                 in_process: bool = False):
         self._lock = threading.Lock()
+        self._ids = 0
         self.snapshot = Snapshot()
-        self.grid: tuple[int, int] = (48, 32)  # boundary resolution wanted by the UI
-        self.source = source
-        self._initial = (copy.deepcopy(exp), dataset)
+        self._grid: tuple[int, int] = (48, 32)
+        self._history: list = []
+        self._history_build = -1
         self._stop = threading.Event()
-        # worker-only state
+        self.in_process = in_process
+        args = (copy.deepcopy(exp), dataset, source, self._grid)
+        if in_process:
+            self._commands: Any = queue.Queue()
+            self._worker = Worker(*args, self._commands, self._receive)
+        else:
+            ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads or locks inherited
+            self._commands = ctx.Queue()
+            self._snapshots = ctx.Queue()
+            self._process = ctx.Process(target=run_worker_process, args=(*args, self._commands, self._snapshots),
+                                        daemon=True, name="tuidl-trainer")
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return self._grid
+
+    @grid.setter
+    def grid(self, size: tuple[int, int]) -> None:
+        """The boundary resolution the UI wants (sent to the worker when it changes)."""
+        if size != self._grid:
+            self._grid = size
+            self.send("grid", size)
+
+    def send(self, command: str, *args: Any) -> int:
+        """Queue a command for the worker; returns its id (see Snapshot.done)."""
+        with self._lock:
+            self._ids += 1
+            cid = self._ids
+            self._commands.put((cid, command, args))
+        return cid
+
+    def loop(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Body of the app's thread worker: runs the worker here, or feeds the process's snapshots."""
+        if self.in_process:
+            self._worker.loop(lambda: cancelled() or self._stop.is_set())
+            return
+        self._process.start()
+        while not self._stop.is_set() and not cancelled():
+            try:
+                self._receive(self._snapshots.get(timeout=0.1))
+            except queue.Empty:
+                if not self._process.is_alive():
+                    self._receive(replace(self.snapshot, load_error="the training process ended unexpectedly",
+                                          version=self.snapshot.version + 1, history=()))
+                    return
+
+    def _receive(self, snap: Snapshot) -> None:
+        """Append the worker's new history records to those of this build, then publish."""
+        if snap.build != self._history_build:
+            self._history, self._history_build = [], snap.build
+        del self._history[snap.history_from:]
+        self._history.extend(snap.history)
+        step_record = snap.step_record
+        if snap.step_version == self.snapshot.step_version:
+            step_record = self.snapshot.step_record
+        self.snapshot = replace(snap, history=tuple(self._history), history_from=0, step_record=step_record)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._commands.put((0, "quit", ()))
+        process = getattr(self, "_process", None)
+        if process is not None and process.pid is not None:
+            process.join(timeout=2)
+            if process.is_alive():
+                process.terminate()
+
+
+def run_worker_process(exp: Experiment, dataset: Any, source: str, grid: tuple[int, int],
+                       commands: Any, snapshots: Any) -> None:
+    """The child process: silent (the terminal belongs to the app), ends with its parent."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    parent = os.getppid()
+    Worker(exp, dataset, source, grid, commands, snapshots.put).loop(lambda: os.getppid() != parent)
+
+
+class Worker:
+    """Owns the Trainer; every Trainer call happens on the worker's thread."""
+
+    def __init__(self, exp: Experiment, dataset: Any, source: str, grid: tuple[int, int],
+                 commands: Any, deliver: Callable[[Snapshot], None]):
+        self._queue = commands
+        self._deliver = deliver
+        self.grid = grid
+        self.source = source
+        self._initial = (exp, dataset)
+        self.snapshot = Snapshot()
         self._trainer = None
         self._running = False
         self._rate_marks: list[tuple[float, int]] = []
@@ -71,20 +169,8 @@ class Session:
         self._step: tuple[Any, int] = (None, 0)
         self._build = 0
         self._done = 0
+        self._sent_history = 0
         self._devices: dict[str, str | None] = {}
-
-    # -- UI side ---------------------------------------------------------------------
-    def send(self, command: str, *args: Any) -> int:
-        """Queue a command for the worker; returns its id (see Snapshot.done)."""
-        with self._lock:
-            self._ids += 1
-            cid = self._ids
-        self._queue.put((cid, command, args))
-        return cid
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._queue.put((0, "quit", ()))
 
     # -- worker side -----------------------------------------------------------------
     def loop(self, cancelled: Callable[[], bool] = lambda: False) -> None:
@@ -104,7 +190,7 @@ class Session:
         self._build_trainer(exp, dataset, notice=None)
         self._publish()
         last_publish = time.perf_counter()
-        while not self._stop.is_set() and not cancelled():
+        while not cancelled():
             try:
                 timeout = 0.0 if self._running else 0.05
                 item = self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
@@ -124,6 +210,7 @@ class Session:
                     item = None
             if self._running:
                 self._train_one_epoch()
+                dirty = dirty or not self._running  # the run has just ended: show where it ended
             now = time.perf_counter()
             if dirty or (self._running and now - last_publish >= PUBLISH_INTERVAL):
                 self._publish()
@@ -144,6 +231,8 @@ class Session:
                 else:
                     self._running = True
                     self._rate_marks = [(time.perf_counter(), t.epoch)]
+            elif command == "grid":
+                self.grid = tuple(args[0])
             elif command == "pause":
                 self._running = False
             elif command == "toggle":
@@ -215,6 +304,7 @@ class Session:
             return
         self._trainer = trainer
         self._build += 1
+        self._sent_history = 0
         self._step = (None, self._step[1] + 1)
         self._rate_marks = []
         if notice:
@@ -238,6 +328,7 @@ class Session:
                 error_version=self._error[1],
                 done=self._done,
             )
+            self._deliver(self.snapshot)
             return
         nx, ny = self.grid
         boundary = None
@@ -263,14 +354,16 @@ class Session:
             steps=t.step_count,
             batch_in_epoch=t.batch_in_epoch,
             batches_per_epoch=t.batches_per_epoch,
-            history=tuple(t.history),
+            history=tuple(t.history[self._sent_history:]),
+            history_from=self._sent_history,
             boundary=boundary,
             boundary_size=(nx, ny),
             weights=weights,
             status=t.status,
             running=self._running,
             rate=rate,
-            step_record=self._step[0],
+            # a step record is sent once, with the snapshot that announces it
+            step_record=self._step[0] if self._step[1] != self.snapshot.step_version else None,
             step_version=self._step[1],
             error=self._error[0],
             error_version=self._error[1],
@@ -278,3 +371,5 @@ class Session:
             notice_version=self._notice[1],
             done=self._done,
         )
+        self._sent_history = len(t.history)
+        self._deliver(self.snapshot)
