@@ -245,7 +245,9 @@ async def test_step_through_every_phase_shows_the_records_numbers(optimizer):
 
 @async_test
 async def test_run_pause_and_reset():
-    app = TuidlApp(small_exp(), deterministic=True)
+    exp = small_exp()
+    exp.train.epochs = 100_000  # still running when checked
+    app = TuidlApp(exp, deterministic=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         await pilot.press("space")

@@ -47,7 +47,7 @@ from tuidl.ui.forms import FIELDS, LAYER_FIELDS, OPT_LABELS, SidePanel, format_v
 from tuidl.ui.plane import BoundaryPlane
 from tuidl.ui.session import Session, Snapshot
 
-FRAME_INTERVAL = 0.1
+FRAME_INTERVAL = 1 / 30  # poll faster than snapshots come, so each is drawn promptly
 CHART_INTERVAL = 0.5
 COMPACT_WIDTH = 110
 COMPACT_HEIGHT = 32
@@ -161,6 +161,8 @@ class TuidlApp(App):
             if not self.is_running or self._exit_renderables or self.return_code is not None:
                 return
             raise
+        if not self.is_running or self.return_code is not None:
+            return  # the user quit before the forms were up
         self.forms_ready = True
         self.sync_forms()
         self.update_controls()
@@ -324,7 +326,7 @@ class TuidlApp(App):
         elif s.status:
             state = Text(s.status, style="bold red" if s.status.startswith("diverged") else "yellow")
         else:
-            state = Text("⏸ paused — space to run", style="dim")
+            state = Text("‖ paused — space to run", style="dim")
         box = Table.grid()
         box.add_row(table)
         box.add_row(state)
@@ -356,7 +358,7 @@ class TuidlApp(App):
         if not self.forms_ready:
             return
         run = self.q("#b-run", Button)
-        label = "⏸ pause" if self.snap.running else "▶ run"
+        label = "‖ pause" if self.snap.running else "▶ run"
         if str(run.label) != label:
             run.label = label
         ready = self.snap.loaded and self.snap.exp is not None
@@ -565,6 +567,8 @@ class TuidlApp(App):
         elif sid == "f-loss":
             self.apply(lambda e: setattr(e.train, "loss", v), f"loss {v}")
         elif sid == "f-optimizer":
+            if v == self.exp.train.optimizer:
+                return  # the same optimizer again: keep its options
             def mutate(e):
                 old = e.train.optimizer
                 e.train.optimizer = v

@@ -68,6 +68,9 @@ class PlotextChart(Widget):
             sig = f.signal([p[0] for p in pairs], [p[1] for p in pairs], marker=plt.marker("braille", rgb))
             sig.lines()
             f.draw(sig)
+        xs_all = [x for _, xs, _, _ in series for x in xs]
+        positions = epoch_ticks(min(xs_all), max(xs_all), max(2, w // 10))
+        f.ruler("x").ticks(positions, [str(p) for p in positions])  # epochs are whole numbers
         f.legend(active=False)
         if self.title:
             f.title(self.title)
@@ -76,3 +79,16 @@ class PlotextChart(Widget):
         except Exception as err:  # noqa: BLE001 - a chart problem must never crash the app
             return Text(f"{self.title}: chart unavailable ({err})", style="dim")
         return Text.from_ansi(text, no_wrap=True, end="")
+
+
+def epoch_ticks(first: float, last: float, most: int) -> list[int]:
+    """Up to `most` whole-number tick positions from first to last, on a round step."""
+    first, last = int(first), int(last)
+    span = max(1, last - first)
+    step = 1
+    for round_step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000):
+        step = round_step
+        if span / round_step <= most - 1:
+            break
+    start = -(-first // step) * step
+    return list(range(start, last + 1, step)) or [first]

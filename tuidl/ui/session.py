@@ -26,7 +26,7 @@ import numpy as np
 
 from tuidl.config import ConfigError, Experiment
 
-PUBLISH_INTERVAL = 0.1  # seconds between snapshots while training
+PUBLISH_INTERVAL = 1 / 15  # seconds between snapshots while training (the UI draws each)
 
 
 @dataclass(frozen=True)
