@@ -27,9 +27,13 @@ class Loss:
         """Targets as this loss wants them, on `device`."""
         raise NotImplementedError
 
+    def elementwise(self, z: Tensor, a: Tensor, y: Tensor) -> Tensor:
+        """Each sample's loss terms, (N, K) or (N,): the loss is their mean."""
+        raise NotImplementedError
+
     def value(self, z: Tensor, a: Tensor, y: Tensor) -> Tensor:
         """The mean loss over the batch, a 0-dim tensor."""
-        raise NotImplementedError
+        return self.elementwise(z, a, y).mean()
 
     def grad_z(self, z: Tensor, a: Tensor, y: Tensor) -> Tensor:
         """dL/dz of the output layer, (N, K)."""
@@ -69,11 +73,10 @@ class BCE(Loss):
     def prepare_targets(self, y, n_out, device=None, dtype=torch.float32):
         return _as_column(y, device, dtype)  # class indices 0/1 -> (N, 1) floats
 
-    def value(self, z, a, y):
+    def elementwise(self, z, a, y):
         # numerically stable on the logits, as BCEWithLogits: max(z, 0) − z·y + log(1 + e^{−|z|})
         loss = torch.addcmul(torch.relu(z), z, y, value=-1)  # max(z, 0) − z·y
-        loss.add_(z.abs().neg_().exp_().log1p_())  # + log(1 + e^{−|z|})
-        return loss.mean()
+        return loss.add_(z.abs().neg_().exp_().log1p_())  # + log(1 + e^{−|z|})
 
     def grad_z(self, z, a, y):
         return torch.sub(a, y).div_(scalar(float(y.shape[0]), a))  # (σ(z) − y)/N, with a = σ(z)
@@ -93,9 +96,9 @@ class CrossEntropy(Loss):
     def prepare_targets(self, y, n_out, device=None, dtype=torch.float32):
         return torch.as_tensor(np.asarray(y).reshape(-1).astype(np.int64), device=device)  # (N,) class indices
 
-    def value(self, z, a, y):
-        # −log softmax(z)_y = logsumexp(z) − z_y
-        return (torch.logsumexp(z, dim=1) - z.gather(1, y.unsqueeze(1)).squeeze(1)).mean()
+    def elementwise(self, z, a, y):
+        # −log softmax(z)_y = logsumexp(z) − z_y, one per sample (N,)
+        return torch.logsumexp(z, dim=1) - z.gather(1, y.unsqueeze(1)).squeeze(1)
 
     def grad_z(self, z, a, y):
         n = y.shape[0]
@@ -127,9 +130,9 @@ class MSE(Loss):
         onehot = np.eye(n_out, dtype=np.float64)[y.reshape(-1).astype(np.int64)]
         return torch.as_tensor(onehot, dtype=dtype, device=device)
 
-    def value(self, z, a, y):
+    def elementwise(self, z, a, y):
         d = a - y
-        return (d * d).mean()  # mean over all N·K elements, as F.mse_loss
+        return d * d  # (N, K): the loss is the mean over all N·K elements, as F.mse_loss
 
     def grad_z(self, z, a, y):
         # 2(ŷ − y)/(N·K); linear output so dL/dz = dL/dŷ
