@@ -1,19 +1,24 @@
 """The tuidl app: build a network, train it live, step through one training step.
 
-Only tuidl.config and tuidl.data (and the UI's own modules) are imported here: the first
-frame never waits for torch. The engine is imported by the session's worker thread,
-started on mount; the training controls come alive once it has loaded.
+The first frame is a skeleton: the top bar, the titled panes, the side panel's tabs and
+the footer. Only Textual, tuidl.config and the light UI modules are imported for it. Right
+after it is drawn, the views that need numpy (the diagram, the boundary plane with its
+dataset, the step-through panel) are imported and mounted, then the forms, then the
+session's worker starts the engine (torch, in a child process); the training controls
+come alive once it has loaded. Modules off the first frame's path are imported where
+they are used (`from tuidl.ui import stepthrough` in a method).
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import os
+import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -38,14 +43,12 @@ from textual.widgets.option_list import Option
 
 from tuidl import config as cfg
 from tuidl.config import ConfigError, Experiment, Layer
-from tuidl.data import make_dataset
-from tuidl.ui import stepthrough
 from tuidl.ui.chart import PlotextChart
-from tuidl.ui.colors import BLUE, ORANGE
-from tuidl.ui.diagram import DiagramModel, NetworkDiagram
 from tuidl.ui.forms import FIELDS, LAYER_FIELDS, OPT_LABELS, SidePanel, format_value, option_widgets
-from tuidl.ui.plane import BoundaryPlane
-from tuidl.ui.session import Session, Snapshot
+
+if TYPE_CHECKING:
+    from tuidl.ui.diagram import DiagramModel
+    from tuidl.ui.session import Session, Snapshot
 
 FRAME_INTERVAL = 1 / 30  # poll faster than snapshots come, so each is drawn promptly
 CHART_INTERVAL = 0.5
@@ -93,9 +96,11 @@ class TuidlApp(App):
         self.exp = copy.deepcopy(exp) if exp is not None else cfg.default_experiment()
         self.path = path
         self.deterministic = deterministic
-        self.dataset = make_dataset(self.exp.data)
-        self.session = Session(self.exp, self.dataset, source=path or "<experiment>", in_process=in_process)
-        self.snap = Snapshot()
+        self.in_process = in_process
+        # Made right after the first frame (_fill_panes): they need numpy.
+        self.dataset = None
+        self.session: Session | None = None
+        self.snap: Snapshot | None = None
         self.selected_layer: int | None = 0 if self.exp.model.hidden else None
         self.step_record = None
         self.phase_index = 0
@@ -118,22 +123,15 @@ class TuidlApp(App):
 
     # -- layout ----------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        """The first frame: empty titled panes; _fill_panes mounts what goes in them right after."""
         yield Static("", id="topbar")
         with Horizontal(id="body"):
-            yield SidePanel(self.exp, id="side")
+            yield Vertical(id="side-pane")
             with Horizontal(id="views"):
                 with Vertical(id="centre"):
-                    yield NetworkDiagram(id="diagram")
-                    yield BoundaryPlane(id="plane")
-                with Vertical(id="right"):
-                    yield Static("", id="stats")
-                    with ContentSwitcher(id="right-switch", initial="charts"):
-                        with Vertical(id="charts"):
-                            yield PlotextChart("loss", id="loss-chart")
-                            yield PlotextChart("accuracy", id="acc-chart")
-                        with Vertical(id="step"):
-                            yield Static("", id="step-header")
-                            yield stepthrough.StepThroughPanel(id="stepthrough")
+                    yield Vertical(id="diagram-pane")
+                    yield Vertical(id="plane-pane")
+                yield Vertical(id="right")
         yield Static("", id="message")
         yield Footer()
 
@@ -144,18 +142,48 @@ class TuidlApp(App):
 
     def on_mount(self) -> None:
         self._main_screen = self.screen
-        self.q("#diagram").border_title = "network"
-        self.q("#plane").border_title = "decision boundary · ● train ○ validation"
+        self.q("#diagram-pane").border_title = f"network {arch(self.exp)}"
+        self.q("#plane-pane").border_title = "decision boundary · ● train ○ validation"
         self.q("#right").border_title = "training"
-        self.q(BoundaryPlane).set_dataset(self.dataset)
         self._apply_size(self.size.width, self.size.height)
+        self.update_topbar()
+        # The first frame is drawn now; the views, the forms, then the engine (torch) come right after.
+        self.call_after_refresh(self._after_first_frame)
+
+    async def _fill_panes(self) -> None:
+        """The dataset, the session and the panes' contents (after the first frame)."""
+        from tuidl.data import make_dataset
+        from tuidl.ui.diagram import NetworkDiagram
+        from tuidl.ui.plane import BoundaryPlane
+        from tuidl.ui.session import Session, Snapshot
+        from tuidl.ui.stepthrough import StepThroughPanel
+
+        self.dataset = make_dataset(self.exp.data)
+        # The session's first multiprocessing queue starts multiprocessing's resource tracker, which
+        # is handed sys.stderr's file descriptor: Textual's capture of stderr has none, the real one has.
+        with contextlib.redirect_stderr(sys.__stderr__):
+            self.session = Session(self.exp, self.dataset, source=self.path or "<experiment>",
+                                   in_process=self.in_process)
+        self.snap = Snapshot()
+        await self.q("#side-pane").mount(SidePanel(self.exp, id="side"))
+        if self._main_screen.focused is None:  # the screen's auto-focus ran before the side panel's tabs were there
+            self._main_screen.focus_next()
+        await self.q("#diagram-pane").mount(NetworkDiagram(id="diagram"))
+        await self.q("#plane-pane").mount(BoundaryPlane(id="plane"))
+        await self.q("#right").mount_all([
+            Static("", id="stats"),
+            ContentSwitcher(
+                Vertical(PlotextChart("loss", id="loss-chart"), PlotextChart("accuracy", id="acc-chart"), id="charts"),
+                Vertical(Static("", id="step-header"), StepThroughPanel(id="stepthrough"), id="step"),
+                id="right-switch", initial="charts"),
+        ])
+        self.q("#plane").set_dataset(self.dataset)
         self.update_static_views()
         self.set_interval(FRAME_INTERVAL, self.poll)
-        # The first frame is drawn now; the forms, then the engine (torch), come right after.
-        self.call_after_refresh(self._after_first_frame)
 
     async def _after_first_frame(self) -> None:
         try:
+            await self._fill_panes()
             await self.q(SidePanel).populate()
         except Exception:  # noqa: BLE001 - the app was closed before the forms were mounted
             if not self.is_running or self._exit_renderables or self.return_code is not None:
@@ -178,7 +206,8 @@ class TuidlApp(App):
         self.session.loop(lambda: worker.is_cancelled)
 
     def on_unmount(self) -> None:
-        self.session.stop()
+        if self.session is not None:
+            self.session.stop()
 
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -193,7 +222,7 @@ class TuidlApp(App):
     def poll(self) -> None:
         if not self.is_running or getattr(self, "_main_screen", None) is None or not self._main_screen.is_attached:
             return
-        plane = self.q(BoundaryPlane)
+        plane = self.q("#plane")
         grid = plane.grid_size
         self.session.grid = grid
         snap = self.session.snapshot
@@ -217,6 +246,8 @@ class TuidlApp(App):
                 self.notify(snap.error, severity="error", timeout=6)
             if snap.exp is not None and snap.done >= self._last_build_cmd and snap.exp != self.exp:
                 # The engine refused the change (e.g. a device that is not there): keep its experiment.
+                from tuidl.data import make_dataset
+
                 self.exp = copy.deepcopy(snap.exp)
                 self.dataset = make_dataset(self.exp.data)
                 plane.set_dataset(self.dataset)
@@ -230,7 +261,7 @@ class TuidlApp(App):
             self._seen_step = snap.step_version
             if snap.step_record is None:
                 self.step_record = None
-                self.q(stepthrough.StepThroughPanel).clear()
+                self.q("#stepthrough").clear()
             elif self._awaiting_step is not None:
                 self._awaiting_step = None
                 self.step_record = snap.step_record
@@ -265,9 +296,9 @@ class TuidlApp(App):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" tuidl ", style="bold reverse")
         text.append(" device: ", style="dim")
-        if s.load_error:
+        if s is not None and s.load_error:
             text.append("engine failed to load", style="bold red")
-        elif not s.loaded or s.exp is None:
+        elif s is None or not s.loaded or s.exp is None:
             text.append("loading PyTorch…", style="italic yellow")
         else:
             # deterministic (snapshots): the device's name without machine details
@@ -277,6 +308,8 @@ class TuidlApp(App):
         self.q("#topbar", Static).update(text)
 
     def diagram_model(self) -> DiagramModel:
+        from tuidl.ui.diagram import DiagramModel
+
         e = self.exp
         layers = [(l.units, l.activation, l.dropout) for l in e.model.hidden]
         out_act = {"bce": "sigmoid", "ce": "softmax", "mse": "linear"}[e.train.loss]
@@ -291,15 +324,19 @@ class TuidlApp(App):
                             weights=weights, selected=self.selected_layer)
 
     def update_diagram(self) -> None:
-        diagram = self.q(NetworkDiagram)
+        diagram, pane = self.q("#diagram"), self.q("#diagram-pane")
         if self.step_mode and self.step_record is not None:
             diagram.set_model(self.step_diagram_model())
-            diagram.border_title = "network · step-through"
+            pane.border_title = "network · step-through"
         else:
             diagram.set_model(self.diagram_model())
-            diagram.border_title = f"network {arch(self.exp)}"
+            pane.border_title = f"network {arch(self.exp)}"
 
     def update_stats(self) -> None:
+        from rich.table import Table
+
+        from tuidl.ui.colors import BLUE, ORANGE
+
         s = self.snap
         table = Table.grid(padding=(0, 1))
         table.add_column(style="dim")
@@ -333,6 +370,8 @@ class TuidlApp(App):
         self.q("#stats", Static).update(box)
 
     def update_charts(self) -> None:
+        from tuidl.ui.colors import BLUE, ORANGE
+
         s = self.snap
         key = (s.build, len(s.history), s.history[-1].epoch if s.history else 0)
         if key == self._chart_key:
@@ -466,6 +505,8 @@ class TuidlApp(App):
 
     def apply(self, mutate: Callable[[Experiment], None], what: str) -> bool:
         """Copy the experiment, change it, validate; apply it (re-initialising) or refuse it."""
+        if self.session is None:
+            return False  # a key pressed before the views were mounted
         new = copy.deepcopy(self.exp)
         try:
             mutate(new)
@@ -484,13 +525,15 @@ class TuidlApp(App):
             self.session.send("epochs", new.train.epochs)
         else:
             if new.data != old.data:
+                from tuidl.data import make_dataset
+
                 try:
                     self.dataset = make_dataset(new.data)
                 except Exception as err:  # noqa: BLE001
                     self.exp = old
                     self.refuse(f"{what}: {err}")
                     return False
-                self.q(BoundaryPlane).set_dataset(self.dataset)
+                self.q("#plane").set_dataset(self.dataset)
             self._last_build_cmd = self.session.send(
                 "build", copy.deepcopy(new), self.dataset, f"{what}: network re-initialised ({arch(new)}, epoch 0)")
             self.set_message(f"{what}: network re-initialised ({arch(new)}, epoch 0)")
@@ -617,8 +660,7 @@ class TuidlApp(App):
         if oid.startswith("layer-") and oid != "layer-none":
             self.select_layer(int(oid[6:]))
 
-    @on(NetworkDiagram.LayerClicked)
-    def diagram_clicked(self, event: NetworkDiagram.LayerClicked) -> None:
+    def on_network_diagram_layer_clicked(self, event) -> None:
         if event.layer < len(self.exp.model.hidden):
             self.select_layer(event.layer)
             self.q("#tabs", TabbedContent).active = "tab-network"
@@ -648,6 +690,8 @@ class TuidlApp(App):
 
     # -- actions ----------------------------------------------------------------------
     def _engine_ready(self) -> bool:
+        if self.session is None:
+            return False  # a key pressed before the views were mounted
         if self.snap.load_error:
             self.notify(self.snap.load_error, severity="error")
             return False
@@ -667,7 +711,8 @@ class TuidlApp(App):
             self.session.send("run")
 
     def action_pause(self) -> None:
-        self.session.send("pause")
+        if self.session is not None:
+            self.session.send("pause")
 
     def action_epoch(self) -> None:
         if self._engine_ready():
@@ -680,6 +725,8 @@ class TuidlApp(App):
             self.session.send("reset")
 
     def action_next_phase(self) -> None:
+        from tuidl.ui import stepthrough
+
         if not self._engine_ready():
             return
         if self.snap.running:
@@ -700,11 +747,15 @@ class TuidlApp(App):
             self.show_phase()
 
     def action_example(self, delta: int) -> None:
+        from tuidl.ui import stepthrough
+
         if self.step_mode and self.step_record is not None:
             self.example = max(0, min(self.example + delta, stepthrough.batch_size(self.step_record) - 1))
             self.show_phase()
 
     def action_neuron(self, delta: int) -> None:
+        from tuidl.ui import stepthrough
+
         if self.step_mode and self.step_record is not None:
             phase = stepthrough.phases(self.step_record)[self.phase_index]
             self.neuron = max(0, min(self.neuron + delta, stepthrough.units(self.step_record, phase) - 1))
@@ -740,7 +791,8 @@ class TuidlApp(App):
             self.update_diagram()
 
     def action_tab(self, tab: str) -> None:
-        self.q("#tabs", TabbedContent).active = tab
+        if self.forms_ready:
+            self.q("#tabs", TabbedContent).active = tab
 
     def action_help(self) -> None:
         from tuidl.ui.help import HelpScreen  # Markdown is imported on first use, off the first frame
@@ -771,7 +823,7 @@ class TuidlApp(App):
             self.call_after_refresh(lambda: self.q("#step").scroll_visible(animate=False))
             self.set_focus(None)
             if self.step_record is None:
-                self.q(stepthrough.StepThroughPanel).clear("taking one training step…")
+                self.q("#stepthrough").clear("taking one training step…")
 
     def end_step(self, clear: bool = False) -> None:
         if clear:
@@ -787,6 +839,8 @@ class TuidlApp(App):
             self.update_diagram()
 
     def show_phase(self) -> None:
+        from tuidl.ui import stepthrough
+
         record = self.step_record
         if record is None:
             return
@@ -795,7 +849,7 @@ class TuidlApp(App):
         phase = plist[self.phase_index]
         self.example = max(0, min(self.example, stepthrough.batch_size(record) - 1))
         self.neuron = max(0, min(self.neuron, stepthrough.units(record, phase) - 1))
-        panel = self.q(stepthrough.StepThroughPanel)
+        panel = self.q("#stepthrough")
         panel.show(record, self.phase_index, example=self.example, neuron=self.neuron)
         header = Text()
         header.append(f" phase {self.phase_index + 1}/{len(plist)} ", style="bold reverse")
@@ -804,6 +858,8 @@ class TuidlApp(App):
         self.update_diagram()
 
     def step_diagram_model(self) -> DiagramModel:
+        from tuidl.ui import stepthrough
+
         record = self.step_record
         plist = stepthrough.phases(record)
         phase = plist[self.phase_index]
@@ -861,8 +917,9 @@ class TuidlApp(App):
         """Wait until the engine has loaded and the first trainer is built (tests)."""
         end = time.monotonic() + timeout
         while not (self.forms_ready and self.session.snapshot.loaded and self.session.snapshot.exp is not None):
-            if self.session.snapshot.load_error or time.monotonic() > end:
-                raise RuntimeError(self.session.snapshot.load_error or "engine did not load")
+            error = self.session.snapshot.load_error if self.session is not None else None
+            if error or time.monotonic() > end:
+                raise RuntimeError(error or "engine did not load")
             await asyncio.sleep(0.02)
         self.poll()
 
@@ -901,8 +958,6 @@ def _hex(rgb) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """`python -m tuidl.ui [FILE.toml]`: the app without the CLI."""
-    import sys
-
     args = sys.argv[1:] if argv is None else argv
     exp = cfg.load(args[0]) if args else cfg.default_experiment()
     TuidlApp(exp, path=args[0] if args else None).run()
