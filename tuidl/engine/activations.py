@@ -16,6 +16,15 @@ from torch import Tensor
 
 LEAKY_SLOPE = 0.01  # torch.nn.functional.leaky_relu's default negative_slope
 
+# torch's own fused backward kernels (the ones autograd runs): each computes its chain rule
+# δa·g'(z) in one tensor op, where the formula written out takes two or three. At these
+# sizes every op costs more than its arithmetic, so `chain` uses them; `derivative` keeps
+# the formula written out, and the tests check both against autograd.
+_tanh_backward = torch.ops.aten.tanh_backward.default  # (δa, a) -> δa·(1 − a²)
+_sigmoid_backward = torch.ops.aten.sigmoid_backward.default  # (δa, a) -> δa·a·(1 − a)
+_threshold_backward = torch.ops.aten.threshold_backward.default  # (δa, z, 0) -> δa·[z > 0]
+_leaky_relu_backward = torch.ops.aten.leaky_relu_backward.default  # -> δa·(1 if z > 0 else slope)
+
 _SCALARS: dict[tuple, Tensor] = {}
 
 
@@ -60,13 +69,13 @@ class Tanh(Activation):
     derivative_formula = "1 − a²"
 
     def forward(self, z: Tensor) -> Tensor:
-        return torch.tanh(z)
+        return z.tanh()
 
     def derivative(self, z: Tensor, a: Tensor) -> Tensor:
         return 1 - a * a  # tanh'(z) = 1 − tanh²(z)
 
     def chain(self, grad_a: Tensor, z: Tensor, a: Tensor) -> Tensor:
-        return torch.addcmul(grad_a, grad_a * a, a, value=-1)  # δa − δa·a·a = δa(1 − a²)
+        return _tanh_backward(grad_a, a)  # δa·(1 − a²)
 
 
 class Sigmoid(Activation):
@@ -75,14 +84,13 @@ class Sigmoid(Activation):
     derivative_formula = "a (1 − a)"
 
     def forward(self, z: Tensor) -> Tensor:
-        return torch.sigmoid(z)
+        return z.sigmoid()
 
     def derivative(self, z: Tensor, a: Tensor) -> Tensor:
         return a * (1 - a)  # σ'(z) = σ(z)(1 − σ(z))
 
     def chain(self, grad_a: Tensor, z: Tensor, a: Tensor) -> Tensor:
-        t = grad_a * a  # δa·a
-        return t.addcmul_(t, a, value=-1)  # δa·a − δa·a·a = δa·a(1 − a)
+        return _sigmoid_backward(grad_a, a)  # δa·a(1 − a)
 
 
 class ReLU(Activation):
@@ -91,14 +99,13 @@ class ReLU(Activation):
     derivative_formula = "1 if z > 0 else 0"
 
     def forward(self, z: Tensor) -> Tensor:
-        return torch.relu(z)
+        return z.relu()
 
     def derivative(self, z: Tensor, a: Tensor) -> Tensor:
         return (z > 0).to(z.dtype)  # relu'(z) = [z > 0] (0 at z = 0, as torch)
 
     def chain(self, grad_a: Tensor, z: Tensor, a: Tensor) -> Tensor:
-        zero = scalar(0.0, z)
-        return torch.where(z > zero, grad_a, zero)  # δa · [z > 0]
+        return _threshold_backward(grad_a, z, 0)  # δa · [z > 0]
 
 
 class LeakyReLU(Activation):
@@ -114,8 +121,7 @@ class LeakyReLU(Activation):
         return d.masked_fill_(z > 0, 1.0)  # 1 where z > 0, slope elsewhere (z = 0 too, as torch)
 
     def chain(self, grad_a: Tensor, z: Tensor, a: Tensor) -> Tensor:
-        slope_a = grad_a * scalar(LEAKY_SLOPE, z)
-        return torch.where(z > scalar(0.0, z), grad_a, slope_a)  # δa · (1 if z > 0 else slope)
+        return _leaky_relu_backward(grad_a, z, LEAKY_SLOPE, False)  # δa · (1 if z > 0 else slope)
 
 
 class Linear(Activation):

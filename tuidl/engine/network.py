@@ -150,7 +150,7 @@ class Network:
         Dropout only when `train`, its masks drawn from `generator`."""
         for layer in self.layers:
             layer.input = x
-            z = torch.addmm(layer.b, x, layer.WT)  # z = b + x Wᵀ
+            z = layer.b.addmm(x, layer.WT)  # z = b + x Wᵀ
             a = layer.activation.forward(z)  # a = g(z)
             layer.z = z
             layer.a = a
@@ -190,7 +190,7 @@ class Network:
             if i == 0:
                 break
             prev = layers[i - 1]
-            ga = torch.mm(gz, layer.W)  # ∂L/∂x = δz W: the previous layer's output
+            ga = gz.mm(layer.W)  # ∂L/∂x = δz W: the previous layer's output
             if prev.mask is not None:
                 ga.mul_(prev.mask)  # through dropout: ∂L/∂a = ∂L/∂x ⊙ mask
             prev.grad_a = ga
