@@ -54,8 +54,17 @@ class Dense:
         self.a: Tensor | None = None
         self.mask: Tensor | None = None
         self.grad_z: Tensor | None = None
+        self._b_rows: dict[int, Tensor] = {}  # batch size -> b repeated over the rows (a view)
         self._grad_a: Tensor | None = None
         self._grad_a_from: tuple | None = None  # (loss, y) when dL/da is computed on demand
+
+    def b_rows(self, n: int) -> Tensor:
+        """b as an (n, out) view, every row b: made once per batch size (addmm is faster
+        with the bias already of the output's shape; same numbers)."""
+        rows = self._b_rows.get(n)
+        if rows is None:
+            rows = self._b_rows[n] = self.b.expand(n, self.b.shape[0])
+        return rows
 
     @property
     def n_in(self) -> int:
@@ -150,7 +159,7 @@ class Network:
         Dropout only when `train`, its masks drawn from `generator`."""
         for layer in self.layers:
             layer.input = x
-            z = layer.b.addmm(x, layer.WT)  # z = b + x Wᵀ
+            z = layer.b_rows(x.shape[0]).addmm(x, layer.WT)  # z = b + x Wᵀ
             a = layer.activation.forward(z)  # a = g(z)
             layer.z = z
             layer.a = a
@@ -225,7 +234,7 @@ class Network:
         if not isinstance(x, Tensor):
             x = torch.as_tensor(np.asarray(x), device=self.device, dtype=self.dtype)
         for layer in self.layers:
-            z = torch.addmm(layer.b, x, layer.WT)  # z = b + x Wᵀ
+            z = layer.b_rows(x.shape[0]).addmm(x, layer.WT)  # z = b + x Wᵀ
             x = layer.activation.forward(z)  # a = g(z)
         return z, x
 

@@ -130,8 +130,17 @@ class Trainer:
         start = time.perf_counter()
         if self._cursor >= len(self._batches):
             self._start_epoch()
-        while self._cursor < len(self._batches):
-            self._one_step(*self._batches[self._cursor])
+        # _one_step for each remaining batch, written out with local names (per-step Python
+        # overhead counts at these sizes)
+        network, generator = self.network, self._dropout_rng
+        forward, backward, update, grads = network.forward, network.backward, self.optimizer.step, network.grads()
+        todo = self._batches[self._cursor:]
+        for xb, yb in todo:
+            forward(xb, True, generator)
+            backward(yb)
+            update(grads)
+        self.step_count += len(todo)
+        self._cursor += len(todo)
         self._epoch_seconds += time.perf_counter() - start
         return self._end_epoch()
 
