@@ -58,6 +58,39 @@ def test_app_module_does_not_import_torch():
     assert out.strip() == "False"
 
 
+def test_first_frame_imports_neither_numpy_nor_the_views():
+    mods = ("numpy", "tuidl.data", "tuidl.ui.session", "tuidl.ui.stepthrough", "tuidl.ui.plane", "tuidl.ui.diagram")
+    code = f"import sys, tuidl.cli, tuidl.ui.app; print([m for m in {mods!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+class HeldApp(TuidlApp):
+    """The app held at its first frame (the skeleton): the test fills the panes."""
+
+    async def _after_first_frame(self) -> None:
+        pass
+
+
+@async_test
+async def test_skeleton_first_and_keys_pressed_on_it_change_nothing():
+    app = HeldApp(small_exp(), deterministic=True, in_process=True)
+    before = copy.deepcopy(app.exp)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "network 2→4→2→1" in text and "decision boundary" in text and "training" in text
+        assert "loading PyTorch" in text and "q quit" in text
+        for key in ("space", "e", "n", "r", "a", "x", "escape", "right_square_bracket", "down", "2"):
+            await pilot.press(key)
+        assert app.session is None and not app.forms_ready and app.exp == before
+        await TuidlApp._after_first_frame(app)
+        await start(app, pilot)
+        assert app.exp == before and app.snap.epoch == 0 and not app.step_mode
+        assert app.q("#tabs").active == "tab-data"
+        assert "epoch" in screen_text(app)
+
+
 @async_test
 async def test_first_frame_then_engine_loads():
     app = TuidlApp(small_exp(), deterministic=True)

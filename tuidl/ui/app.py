@@ -690,12 +690,10 @@ class TuidlApp(App):
 
     # -- actions ----------------------------------------------------------------------
     def _engine_ready(self) -> bool:
-        if self.session is None:
-            return False  # a key pressed before the views were mounted
-        if self.snap.load_error:
+        if self.snap is not None and self.snap.load_error:
             self.notify(self.snap.load_error, severity="error")
             return False
-        if not self.session.snapshot.loaded:
+        if self.session is None or not self.session.snapshot.loaded:
             self.notify("loading PyTorch… training starts when the engine has loaded", timeout=3)
             return False
         return True
