@@ -1,12 +1,12 @@
 """The tuidl app: build a network, train it live, step through one training step.
 
-The first frame is a skeleton: the top bar, the titled panes, the side panel's tabs and
-the footer. Only Textual, tuidl.config and the light UI modules are imported for it. Right
-after it is drawn, the views that need numpy (the diagram, the boundary plane with its
-dataset, the step-through panel) are imported and mounted, then the forms, then the
-session's worker starts the engine (torch, in a child process); the training controls
-come alive once it has loaded. Modules off the first frame's path are imported where
-they are used (`from tuidl.ui import stepthrough` in a method).
+The first frame is a skeleton: the top bar, the titled empty panes and the footer; only
+Textual, tuidl.config and the light UI modules are imported for it. Right after it is
+drawn, the panes are filled (the side panel, and the views that need numpy: the diagram,
+the boundary plane with its dataset, the charts, the step-through panel), then the forms,
+then the session's worker starts the engine (torch, in a child process); the training
+controls come alive once it has loaded. Modules off the first frame's path are imported
+where they are used (`from tuidl.ui import stepthrough` in a method).
 """
 from __future__ import annotations
 
