@@ -8,20 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tuidl import config as cfg
-from tuidl.config import Layer
 from tuidl.ui.app import TuidlApp
-
-SIZE = (120, 40)
-
-
-def spiral_exp(optimizer: str = "adam") -> cfg.Experiment:
-    exp = cfg.default_experiment()
-    exp.data.dataset = "spiral"
-    exp.model.hidden = [Layer(8, "relu"), Layer(8, "relu")]
-    exp.train.optimizer = optimizer
-    exp.train.lr = 0.01
-    return exp
+from tuidl.ui.screenshots import SIZE, spiral_exp
 
 
 async def ready(pilot) -> None:

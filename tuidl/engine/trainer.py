@@ -258,7 +258,7 @@ class Trainer:
         if not (math.isfinite(record.train_loss) and math.isfinite(record.val_loss)):
             self.status = (
                 f"diverged at epoch {record.epoch}: the loss became {record.train_loss} "
-                f"(learning rate {t.lr:g} is probably too large; lower it and reset)"
+                f"(learning rate {t.lr:g} is probably too large: lower it)"
             )
             return
         if record.val_loss < self._best_val:
