@@ -162,3 +162,19 @@ def test_unavailable_device_is_a_config_error():
         pytest.skip("this machine has CUDA")
     with pytest.raises(cfg.ConfigError, match="train.device"):
         Trainer(make(device="cuda"))
+
+
+@pytest.mark.parametrize("loss, dataset", [("bce", "circle"), ("ce", "spiral"), ("mse", "plane"), ("mse", "xor")])
+def test_the_epochs_evaluation_equals_evaluating_each_set(loss, dataset):
+    exp = make(loss=loss, dtype="float64")
+    exp.data.dataset = dataset
+    if loss == "ce":
+        exp.data.classes = 3
+    trainer = Trainer(exp)
+    trainer.train_epoch()
+    train_loss, train_acc, val_loss, val_acc = trainer.evaluate_both()
+    expected_train = trainer.evaluate(trainer.x_train, trainer.y_train)
+    expected_val = trainer.evaluate(trainer.x_val, trainer.y_val)
+    assert train_loss == pytest.approx(expected_train[0], rel=1e-12)
+    assert val_loss == pytest.approx(expected_val[0], rel=1e-12)
+    assert (train_acc, val_acc) == (expected_train[1], expected_val[1])

@@ -117,21 +117,14 @@ class Trainer:
         return self._cursor if self._cursor < len(self._batches) else 0
 
     # -- training -----------------------------------------------------------------
-    def _one_step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
-        self.network.forward(xb, train=True, generator=self._dropout_rng)
-        self.network.backward(yb)
-        self.optimizer.step(self.network.grads())
-        self.step_count += 1
-        self._cursor += 1
-
     @torch.inference_mode()  # skips autograd's bookkeeping in every op: ~10% faster here
     def train_epoch(self) -> EpochRecord:
         """Trains the rest of the current epoch (a whole one if none is under way)."""
         start = time.perf_counter()
         if self._cursor >= len(self._batches):
             self._start_epoch()
-        # _one_step for each remaining batch, written out with local names (per-step Python
-        # overhead counts at these sizes)
+        # one training step (forward, backward, update) per remaining batch, with local
+        # names: per-step Python overhead counts at these sizes
         network, generator = self.network, self._dropout_rng
         forward, backward, update, grads = network.forward, network.backward, self.optimizer.step, network.grads()
         todo = self._batches[self._cursor:]
@@ -209,7 +202,8 @@ class Trainer:
 
     # -- evaluation ---------------------------------------------------------------
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float | None]:
-        """Data loss (without the L1 term) and accuracy, without dropout."""
+        """Data loss (without the L1 term) and accuracy on one set, without dropout: the
+        plain version of evaluate_both, which the epochs use (and the tests check against)."""
         loss, out = self.network.evaluate(x, y)
         if not self.classification:
             return float(loss), None
