@@ -931,7 +931,9 @@ class TuidlApp(App):
 
     async def settle(self) -> None:
         """Let pending messages run, wait until every command sent so far is processed (tests)."""
-        await asyncio.sleep(0.05)
+        from textual.pilot import Pilot
+
+        await Pilot(self).pause()  # every widget has handled its messages (and sent its commands)
         await self.wait_done(self.session._ids)
 
     async def train_epochs(self, n: int) -> None:

@@ -16,8 +16,8 @@ from rich.style import Style
 from textual import events
 from textual.message import Message
 from textual.strip import Strip
-from textual.widget import Widget
 
+from tuidl.ui.cached import CachedLinesWidget
 from tuidl.ui.colors import BACKGROUND, NEUTRAL, blend, signed_color
 
 ACT_SHORT = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigm", "leaky_relu": "lrelu", "linear": "lin",
@@ -41,7 +41,7 @@ class DiagramModel:
     caption: str = ""
 
 
-class NetworkDiagram(Widget):
+class NetworkDiagram(CachedLinesWidget):
     DEFAULT_CSS = """
     NetworkDiagram { height: 1fr; min-height: 7; }
     """
@@ -54,23 +54,11 @@ class NetworkDiagram(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
         self.model: DiagramModel | None = None
-        self._strips: list[Strip] | None = None
         self._columns_x: list[int] = []
 
     def set_model(self, model: DiagramModel) -> None:
         self.model = model
-        self._strips = None
-        self.refresh()
-
-    def on_resize(self) -> None:
-        self._strips = None
-
-    def render_line(self, y: int) -> Strip:
-        if self._strips is None:
-            self._strips = self._build()
-        if 0 <= y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.content_size.width)
+        self._invalidate()
 
     def on_click(self, event: events.Click) -> None:
         if not self._columns_x or self.model is None:

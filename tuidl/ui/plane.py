@@ -6,12 +6,12 @@ import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
-from textual.widget import Widget
 
+from tuidl.ui.cached import CachedLinesWidget
 from tuidl.ui.colors import BACKGROUND, BLUE, CLASS_COLORS, ORANGE, blend, heat_rgb
 
 
-class BoundaryPlane(Widget):
+class BoundaryPlane(CachedLinesWidget):
     """Draws a Dataset's 2-D points and, once trained, the network's output under them."""
 
     DEFAULT_CSS = """
@@ -23,7 +23,6 @@ class BoundaryPlane(Widget):
         self.dataset = None
         self.boundary: np.ndarray | None = None
         self.show_validation = True
-        self._strips: list[Strip] | None = None
         self._yrange: tuple[float, float] | None = None
 
     # -- data ------------------------------------------------------------------------
@@ -45,13 +44,6 @@ class BoundaryPlane(Widget):
     def grid_size(self) -> tuple[int, int]:
         """(nx, ny) pixels the heatmap wants: one per column, two per row."""
         return max(1, self.content_size.width), max(2, 2 * self.content_size.height)
-
-    def _invalidate(self) -> None:
-        self._strips = None
-        self.refresh()
-
-    def on_resize(self) -> None:
-        self._strips = None
 
     # -- drawing ---------------------------------------------------------------------
     def _point_color(self, label: float) -> tuple[int, int, int]:
@@ -116,13 +108,6 @@ class BoundaryPlane(Widget):
                 segs.append(Segment(text, style))
             strips.append(Strip(segs, w))
         return strips
-
-    def render_line(self, y: int) -> Strip:
-        if self._strips is None:
-            self._strips = self._build()
-        if 0 <= y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.content_size.width)
 
 
 _STYLE_CACHE: dict = {}
