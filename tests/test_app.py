@@ -1,55 +1,19 @@
 """Pilot tests: the app driven by keys and clicks, checked against the engine's records."""
 from __future__ import annotations
 
-import asyncio
 import copy
-import functools
+import re
 import subprocess
 import sys
 
 import pytest
+from conftest import async_test, flat, screen_text, settle, small_exp, start, submit, train_epochs, widget
 
 from tuidl import config as cfg
 from tuidl.config import Layer
-from tuidl.ui import stepthrough
+from tuidl.explain import fmt, phases
 from tuidl.ui.app import TuidlApp
 from tuidl.ui.help import HelpScreen
-
-
-def async_test(fn):
-    """Run an async test with asyncio.run (no pytest-asyncio needed)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
-    return wrapper
-
-
-def screen_text(app) -> str:
-    strips = app.screen._compositor.render_strips()
-    return "\n".join("".join(seg.text for seg in strip) for strip in strips)
-
-
-def small_exp(dataset: str = "circle") -> cfg.Experiment:
-    exp = cfg.default_experiment()
-    exp.data.dataset = dataset
-    exp.data.samples = 200
-    return exp
-
-
-async def start(app, pilot):
-    await pilot.pause()
-    await app.wait_ready()
-    await pilot.pause()
-
-
-async def submit(pilot, app, selector: str, text: str) -> None:
-    inp = app.q(selector)
-    inp.focus()
-    await pilot.pause()
-    inp.value = text
-    await pilot.press("enter")
-    await app.settle()
-    await pilot.pause()
 
 
 def test_app_module_does_not_import_torch():
@@ -59,7 +23,8 @@ def test_app_module_does_not_import_torch():
 
 
 def test_first_frame_imports_neither_numpy_nor_the_views():
-    mods = ("numpy", "tuidl.data", "tuidl.ui.session", "tuidl.ui.stepthrough", "tuidl.ui.plane", "tuidl.ui.diagram")
+    mods = ("numpy", "tuidl.data", "tuidl.session", "tuidl.ui.stepthrough", "tuidl.ui.plane", "tuidl.ui.diagram",
+            "tuidl.explain")
     code = f"import sys, tuidl.cli, tuidl.ui.app; print([m for m in {mods!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -81,76 +46,98 @@ async def test_skeleton_first_and_keys_pressed_on_it_change_nothing():
         text = screen_text(app)
         assert "network 2→4→2→1" in text and "decision boundary" in text and "training" in text
         assert "loading PyTorch" in text and "q quit" in text
-        for key in ("space", "e", "n", "r", "a", "x", "escape", "right_square_bracket", "down", "2"):
+        for key in ("space", "e", "n", "r", "a", "x", "escape", "right_square_bracket", "down", "2", "plus"):
             await pilot.press(key)
-        assert app.session is None and not app.forms_ready and app.exp == before
+        assert app.session is None and not app.main.filled and app.exp == before
         await TuidlApp._after_first_frame(app)
         await start(app, pilot)
-        assert app.exp == before and app.snap.epoch == 0 and not app.step_mode
-        assert app.q("#tabs").active == "tab-data"
+        assert app.exp == before and app.snap.epoch == 0 and not app.main.stepping
+        assert widget(app, "#tabs").active == "tab-data"
         assert "epoch" in screen_text(app)
 
 
 @async_test
-async def test_first_frame_then_engine_loads():
+async def test_first_frame_then_engine_loads_in_its_own_process():
     app = TuidlApp(small_exp(), deterministic=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        await app.wait_ready()
+        await start(app, pilot)
         await pilot.pause(0.2)
         text = screen_text(app)
-        assert "device: cpu" in text
-        assert "loading PyTorch" not in text
-        assert app.session._process.is_alive()  # training lives in its own process
-        assert sorted(app.q("#f-features").selected) == ["x1", "x2"]
-        # unavailable devices are shown as such and cannot be chosen
-        for d, desc in app.snap.devices.items():
-            rb = app.q(f"#dev-{d}")
-            assert rb.disabled == (desc is None)
-            if desc is None:
-                assert "not available" in str(rb.label)
+        assert "device: cpu" in text and "loading PyTorch" not in text
+        assert app.session.in_process is False
+        assert sorted(widget(app, "#f-features").selected) == ["x1", "x2"]
+        await train_epochs(app, 3)
+        assert app.snap.epoch == 3 and len(app.snap.history) == 3
 
 
 @async_test
 async def test_build_2_8_8_1_relu_spiral_adam_and_train():
-    app = TuidlApp(small_exp(), deterministic=True)
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
-        app.q("#f-dataset").value = "spiral"
-        await app.settle()
+        widget(app, "#f-dataset").value = "spiral"
+        await settle(app)
         await pilot.press("2")  # the Network tab
         await pilot.pause()
-        # H1: 8 relu
         await submit(pilot, app, "#f-units", "8")
-        app.q("#f-activation").value = "relu"
-        await app.settle()
-        # H2 selected by clicking the diagram's column, then edited
-        app.select_layer(1)
+        widget(app, "#f-activation").value = "relu"
+        await settle(app)
+        app.select_layer(1)  # as a click on the diagram's column does
         await submit(pilot, app, "#f-units", "8")
-        app.q("#f-activation").value = "relu"
-        await app.settle()
+        widget(app, "#f-activation").value = "relu"
+        await settle(app)
         await pilot.press("3")
-        app.q("#f-optimizer").value = "adam"
-        await app.settle()
+        widget(app, "#f-optimizer").value = "adam"
+        await settle(app)
         await submit(pilot, app, "#f-lr", "0.01")
-        await pilot.pause()
         exp = app.exp
         assert exp.data.dataset == "spiral"
         assert [(l.units, l.activation) for l in exp.model.hidden] == [(8, "relu"), (8, "relu")]
         assert exp.train.optimizer == "adam" and exp.train.lr == 0.01
-        # the engine was rebuilt with it, and the screen says so
-        assert app.snap.exp == exp
+        assert app.snap.exp == exp  # the engine was rebuilt with it, and the screen says so
         assert "re-initialised" in app.last_message
         assert "2→8→8→1" in screen_text(app)
-        w = app.snap.weights
-        assert [W.shape for W, _ in w] == [(8, 2), (8, 8), (1, 8)]
-        await app.train_epochs(5)
+        assert [W.shape for W, _ in app.snap.weights] == [(8, 2), (8, 8), (1, 8)]
+        await train_epochs(app, 5)
         first = app.snap.history[0].train_loss
-        await app.train_epochs(30)
-        assert app.snap.history[-1].train_loss < first
-        assert app.snap.epoch == 35
+        await train_epochs(app, 30)
+        assert app.snap.history[-1].train_loss < first and app.snap.epoch == 35
         await pilot.pause()
-        assert "epoch        35" in screen_text(app) or "epoch 35" in " ".join(screen_text(app).split())
+        assert "epoch 35" in flat(screen_text(app))
+
+
+@async_test
+async def test_keys_after_a_field_go_to_the_app_not_the_field():
+    """The trap a new user hit: units became 83 because '3' went into the field."""
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await pilot.press("2")
+        units = widget(app, "#f-units")
+        units.focus()
+        await pilot.pause()
+        await pilot.press("8", "enter")  # focusing selects the text: typing replaces it
+        await settle(app)
+        assert app.exp.model.hidden[0].units == 8
+        await pilot.press("3", "e")
+        await settle(app)
+        assert widget(app, "#tabs").active == "tab-training"
+        assert units.value == "8" and app.exp.model.hidden[0].units == 8
+        assert app.snap.epoch == 1  # 'e' trained an epoch
+        # a value typed but not entered is never applied, and focus leaving the field keeps the value in use
+        await pilot.press("2")
+        units.focus()
+        await pilot.pause()
+        await pilot.press("5")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert units.value == "8" and app.exp.model.hidden[0].units == 8
+        assert not units.has_focus
+        # a tab's key works from a button of another tab too (its focus used to pull the tab back)
+        widget(app, "#b-add").focus()
+        await pilot.press("3")
+        await pilot.pause()
+        assert widget(app, "#tabs").active == "tab-training"
 
 
 @async_test
@@ -158,20 +145,18 @@ async def test_add_and_delete_layers_and_summarised_columns():
     app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
-        await pilot.press("2")
-        await pilot.press("a")  # add after H1
-        await app.settle()
+        await pilot.press("2", "a")  # add after H1
+        await settle(app)
         assert len(app.exp.model.hidden) == 3 and app.selected_layer == 1
         await pilot.press("x")
-        await app.settle()
-        assert [l.units for l in app.exp.model.hidden] == [4, 2]
-        assert [l.activation for l in app.exp.model.hidden] == ["tanh", "tanh"]
+        await settle(app)
+        assert [(l.units, l.activation) for l in app.exp.model.hidden] == [(4, "tanh"), (2, "tanh")]
         app.select_layer(0)
         await submit(pilot, app, "#f-units", "120")
         await pilot.pause(0.2)
         assert app.exp.model.hidden[0].units == 120
+        shown = widget(app, "#diagram").size.height - 3  # header and footer rows, one row for the note
         text = screen_text(app)
-        shown = app.q("#diagram").size.height - 3  # header and footer rows, one row for the note
         assert f"… {120 - shown} more" in text or f"+{120 - shown}" in text
 
 
@@ -184,18 +169,15 @@ async def test_bad_values_are_refused_and_never_applied():
         build = app.snap.build
         await pilot.press("3")
         await submit(pilot, app, "#f-lr", "-1")
-        assert app.exp == before
-        assert "train.lr" in app.last_message
-        assert app.q("#f-lr").value == "0.03"  # the form shows the value in use again
+        assert app.exp == before and "train.lr" in app.last_message
+        assert widget(app, "#f-lr").value == "0.03"  # the form shows the value in use again
         await submit(pilot, app, "#f-lr", "abc")
         assert "must be a number" in app.last_message
         await pilot.press("2")
         await submit(pilot, app, "#f-units", "0")
-        assert app.exp == before
         await submit(pilot, app, "#f-dropout", "1.5")
-        assert app.exp == before
-        assert app.snap.build == build  # nothing was rebuilt
-        assert "refused" in str(app.q("#form-error").render())
+        assert app.exp == before and app.snap.build == build  # nothing was rebuilt
+        assert "refused" in str(widget(app, "#form-error").render())
 
 
 @async_test
@@ -204,18 +186,15 @@ async def test_change_loss_and_optimizer_and_options():
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         await pilot.press("3")
-        app.q("#f-loss").value = "mse"
-        await app.settle()
-        app.q("#f-optimizer").value = "rmsprop"
-        await app.settle()
-        await pilot.pause()
+        widget(app, "#f-loss").value = "mse"
+        await settle(app)
+        widget(app, "#f-optimizer").value = "rmsprop"
+        await settle(app)
         await submit(pilot, app, "#opt-momentum", "0.5")
-        assert app.snap.exp.train.loss == "mse"
-        assert app.snap.exp.train.optimizer == "rmsprop"
-        assert app.snap.exp.train.options == {"momentum": 0.5}
-        app.q("#f-optimizer").value = "adam"
-        await app.settle()
-        await pilot.pause()
+        train = app.snap.exp.train
+        assert (train.loss, train.optimizer, train.options) == ("mse", "rmsprop", {"momentum": 0.5})
+        widget(app, "#f-optimizer").value = "adam"
+        await settle(app)
         await submit(pilot, app, "#opt-betas", "0.8, 0.99")
         assert app.snap.exp.train.options == {"betas": (0.8, 0.99)}
         await submit(pilot, app, "#opt-betas", "0.8")
@@ -231,49 +210,63 @@ async def test_step_through_every_phase_shows_the_records_numbers(optimizer):
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         await pilot.press("n")
-        await app.settle()
-        await pilot.pause()
-        record = app.step_record
-        assert record is not None
-        plist = stepthrough.phases(record)
+        await settle(app)
+        panel = app.main.step_panel
+        record = panel.cursor.record
+        plist = phases(record)
         assert [p.kind for p in plist] == ["forward"] * 3 + ["loss"] + ["backward"] * 3 + ["update"]
-        seen = []
         for i, phase in enumerate(plist):
             if i:
                 await pilot.press("n")
                 await pilot.pause()
-            assert app.phase_index == i
-            panel = app.q(stepthrough.StepThroughPanel)
-            assert panel.record is record and panel.phase_index == i
+            assert panel.cursor.phase_index == i and panel.cursor.record is record
             text = screen_text(app)
-            seen.append(phase.kind)
+            model = widget(app, "#diagram").model
             if phase.kind == "forward":
                 layer = record.layers[phase.layer]
-                assert stepthrough.fmt(layer.z[0, 0]) in text
-                assert stepthrough.fmt(layer.a[0, 0]) in text
-                assert app.q("#diagram").model.highlight == phase.layer
+                assert fmt(layer.z[0, 0]) in text and fmt(layer.a[0, 0]) in text
+                assert model.highlight == phase.layer
             elif phase.kind == "loss":
-                assert stepthrough.fmt(record.loss) in text or f"{record.loss:.4g}" in text
-                assert app.q("#diagram").model.highlight_output
+                assert fmt(record.loss) in text or f"{record.loss:.4g}" in text
+                assert model.highlight_output
             elif phase.kind == "backward":
                 layer = record.layers[phase.layer]
-                assert stepthrough.fmt(layer.grad_z[0, 0]) in text
-                model = app.q("#diagram").model
+                assert fmt(layer.grad_z[0, 0]) in text
                 assert model.highlight == phase.layer
                 assert model.link_values[phase.layer] is layer.grad_W  # gradients drawn from the record
             else:
-                layer = record.layers[0]
-                assert stepthrough.fmt(layer.W_after[0, 0]) in text
-        assert seen == [p.kind for p in plist]
-        # past the last phase, n takes the next step
+                assert fmt(record.layers[0].W_after[0, 0]) in text
+        await pilot.press("n")  # past the last phase, n takes the next step
+        await settle(app)
+        assert panel.cursor.record.step == record.step + 1 and panel.cursor.phase_index == 0
+        await pilot.press("p", "escape")
+        await pilot.pause()
+        assert not app.main.stepping
+
+
+@async_test
+async def test_every_phase_can_be_read_to_its_end_with_the_keyboard():
+    from tuidl.ui.screenshots import spiral_exp
+
+    app = TuidlApp(spiral_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
         await pilot.press("n")
-        await app.settle()
-        await pilot.pause()
-        assert app.step_record.step == record.step + 1 and app.phase_index == 0
-        await pilot.press("p")
-        await pilot.press("escape")
-        await pilot.pause()
-        assert not app.step_mode
+        await settle(app)
+        panel = app.main.step_panel
+        for i in range(panel.cursor.phase_count):
+            if i:
+                await pilot.press("n")
+                await pilot.pause()
+            for _ in range(20):
+                if panel.scroll_y >= panel.max_scroll_y:
+                    break
+                await pilot.press("pagedown")
+                await pilot.pause()
+            assert panel.scroll_y == panel.max_scroll_y, f"phase {i} cannot be scrolled to its end"
+            await pilot.press("home")
+            await pilot.pause()
+            assert panel.scroll_y == 0
 
 
 @async_test
@@ -285,35 +278,84 @@ async def test_run_pause_and_reset():
         await start(app, pilot)
         await pilot.press("space")
         await pilot.pause(0.6)
-        assert app.session.snapshot.running
+        assert app.snap.running
         await pilot.press("space")
-        await app.settle()
-        await pilot.pause()
+        await settle(app)
         assert not app.snap.running and app.snap.epoch > 0
         await pilot.press("r")
-        await app.settle()
+        await settle(app)
         assert app.snap.epoch == 0 and app.snap.history == ()
 
 
 @async_test
-async def test_divergence_pauses_with_a_message():
-    exp = small_exp("plane")
+async def test_speed_keys_slow_training_down():
+    from tuidl.session import speed_label
+
+    exp = small_exp()
+    exp.train.epochs = 100_000
+    app = TuidlApp(exp, deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        for _ in range(8):
+            await pilot.press("minus")
+        await settle(app)
+        assert app.speed == 1 and app.snap.speed == 1
+        assert speed_label(1) in flat(screen_text(app))
+        await pilot.press("space")
+        await pilot.pause(1.5)
+        await pilot.press("space")
+        await settle(app)
+        assert 1 <= app.snap.epoch <= 3  # about one epoch a second
+        await pilot.press("plus")
+        await settle(app)
+        assert app.snap.speed == 2
+
+
+def diverging_exp() -> cfg.Experiment:
+    exp = small_exp("circle")  # classification with mse: an accuracy to hide once the loss is nan
     exp.train.loss = "mse"
     exp.train.lr = 10.0
     exp.model.hidden = [Layer(8, "relu"), Layer(8, "relu")]
-    app = TuidlApp(exp, deterministic=True, in_process=True)
+    return exp
+
+
+@async_test
+async def test_divergence_pauses_and_the_step_through_opens_on_the_diverged_weights():
+    app = TuidlApp(diverging_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         await pilot.press("space")
         for _ in range(100):
             await pilot.pause(0.05)
-            if app.session.snapshot.status:
+            if app.snap.status:
                 break
-        await app.settle()
-        await pilot.pause()
-        assert app.snap.status and app.snap.status.startswith("diverged")
-        assert not app.snap.running
+        await settle(app)
+        assert app.snap.status.startswith("diverged") and not app.snap.running
         assert "diverged" in app.last_message
+        assert "nan" in screen_text(app)
+        assert not re.search(r"accuracy +[0-9]", screen_text(app))  # no accuracy beside a loss that is not a number
+        await pilot.press("n")
+        await settle(app)
+        record = app.main.step_panel.cursor.record  # nothing waits forever: the step is there
+        assert record is not None and "nan" in screen_text(app)
+
+
+@async_test
+async def test_a_checkpoint_opens_where_it_stopped(tmp_path):
+    from tuidl.engine.checkpoint import save_checkpoint
+    from tuidl.engine.trainer import Trainer
+
+    trainer = Trainer(small_exp())
+    for _ in range(7):
+        trainer.train_epoch()
+    path = tmp_path / "run.ckpt"
+    save_checkpoint(trainer, path)
+    app = TuidlApp(trainer.exp, path=str(path), checkpoint=str(path), deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        assert app.snap.epoch == 7 and [r.train_loss for r in app.snap.history] == [r.train_loss for r in trainer.history]
+        await train_epochs(app, 1)
+        assert app.snap.history[-1].train_loss == trainer.train_epoch().train_loss  # the unbroken run's next epoch
 
 
 @async_test
@@ -321,14 +363,14 @@ async def test_features_change_rebuilds_the_input_layer():
     app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
-        app.q("#f-features").select("x1*x2")
-        await app.settle()
+        widget(app, "#f-features").select("x1*x2")
+        await settle(app)
         assert app.snap.exp.data.features == ["x1", "x2", "x1*x2"]
         assert app.snap.weights[0][0].shape == (4, 3)
-        app.q("#f-features").deselect_all()
-        await app.settle()
+        widget(app, "#f-features").deselect_all()
+        await settle(app)
         assert app.exp.data.features == ["x1", "x2", "x1*x2"]  # an empty choice is refused
-        assert "at least one" in app.last_message
+        assert "non-empty" in app.last_message
 
 
 @async_test
@@ -339,34 +381,62 @@ async def test_help_and_command_palette():
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+        assert "thread" not in flat(screen_text(app))
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for needed in ("Run / pause training", "Train one epoch", "Step-through: next phase", "Reset weights",
                        "Add a layer", "Delete the selected layer", "Help: keys and phases", "Optimizer: Adam",
-                       "Loss: mse", "Dataset: spiral", "Device: cpu"):
+                       "Loss: mse", "Dataset: spiral", "Device: cpu", "Slower training"):
             assert needed in titles
         cmd = next(c for c in app.get_system_commands(app.screen) if c.title == "Optimizer: Adam")
         cmd.callback()
-        await app.settle()
+        await settle(app)
         assert app.snap.exp.train.optimizer == "adam"
 
 
 @async_test
-async def test_small_terminal_80x24_nothing_overlaps_or_crashes():
+async def test_perceptron_and_regression_read_right():
+    exp = small_exp("plane")
+    exp.train.loss = "mse"
+    exp.model.hidden = []
+    app = TuidlApp(exp, deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await train_epochs(app, 2)
+        text = screen_text(app)
+        assert "plane · 2→1 · SGD" in text  # no double space for a network without hidden layers
+        assert "prediction surface" in text and "decision boundary" not in text
+        assert "classes" not in text
+
+
+@async_test
+async def test_small_terminal_80x24_keeps_the_figures_in_sight():
     app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await start(app, pilot)
         for keys in (["e"], ["1"], ["2"], ["3"], ["4"], ["n", "n", "n"], ["escape"], ["question_mark"], ["escape"]):
-            for k in keys:
-                await pilot.press(k)
-            await app.settle()
-            await pilot.pause()
-        main = app.q("#side").region, app.q("#views").region, app.q("#topbar").region, app.q("#message").region
-        for i, a in enumerate(main):
-            assert a.width > 0 and a.height > 0
-            assert a.right <= 80 and a.bottom <= 24
-            for b in main[i + 1:]:
+            await pilot.press(*keys)
+            await settle(app)
+        regions = [widget(app, s).region for s in ("#side", "#views", "#topbar", "#message", "#figures")]
+        for i, a in enumerate(regions):
+            assert a.width > 0 and a.height > 0 and a.right <= 80 and a.bottom <= 24
+            for b in regions[i + 1:]:
                 assert not a.overlaps(b), (a, b)
-        assert "device: cpu" in screen_text(app)
+        text = screen_text(app)
+        assert "device: cpu" in text
+        assert f"loss {app.snap.history[-1].train_loss:.4f}" in text  # the figures line
+
+
+@async_test
+async def test_fast_presses_of_n_are_not_lost_while_the_step_is_on_its_way():
+    from textual import events
+
+    app = TuidlApp(small_exp(), deterministic=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        for _ in range(4):  # as a terminal delivers a burst of keys: all queued before the first is handled
+            app.post_message(events.Key("n", "n"))
+        await settle(app)
+        assert app.main.step_panel.cursor.phase_index == 3

@@ -38,6 +38,99 @@ def test_train_shows_progress_and_summary_and_saves(tmp_path):
     assert trainer.epoch == 5 and len(trainer.history) == 5
 
 
+def json_lines(result: subprocess.CompletedProcess) -> list[dict]:
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_saved_run_goes_on_with_the_losses_of_an_unbroken_run(tmp_path, dtype):
+    path = str(tmp_path / "run.pt")
+    unbroken = json_lines(tuidl("train", EXAMPLE, "--epochs", "60", "--dtype", dtype, "--json"))
+    first = json_lines(tuidl("train", EXAMPLE, "--epochs", "30", "--dtype", dtype, "--json", "--save", path))
+    assert first[-1]["saved"] == path and first[-1]["epochs"] == 30
+    resumed = json_lines(tuidl("train", path, "--epochs", "60", "--json", "--save", path))
+    added, summary = resumed[:-1], resumed[-1]
+    assert [e["epoch"] for e in added] == list(range(31, 61))
+    keys = ("epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy")
+    assert [[e[k] for k in keys] for e in added] == [[e[k] for k in keys] for e in unbroken[30:60]]
+    assert (summary["epochs"], summary["resumed_from"], summary["status"]) == (60, 30, "finished 60 epochs")
+    again = tuidl("train", path, "--epochs", "60", check=False)  # the saved file is at epoch 60 now
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert again.stderr.strip() == f"tuidl: error: {path}: already trained 60 epochs: pass --epochs with a larger total to go on"
+
+
+def test_a_checkpoint_is_traced_from_where_it_stopped_and_keeps_its_seed(tmp_path):
+    path = str(tmp_path / "run.pt")
+    tuidl("train", EXAMPLE, "--epochs", "2", "--dtype", "float64", "--save", path)
+    from tuidl.engine.checkpoint import load_checkpoint
+
+    saved = load_checkpoint(path)
+    doc = json.loads(tuidl("trace", path, "--steps", "2", "--json").stdout)
+    assert [s["step"] for s in doc["steps"]] == [saved.step_count + 1, saved.step_count + 2]
+    assert doc["steps"][0]["epoch"] == 3
+    for layer, (W, b) in zip(doc["steps"][0]["layers"], saved.weights()):
+        assert layer["W"] == W.tolist() and layer["b"] == b.tolist()
+    for command in ("train", "trace"):
+        result = tuidl(command, path, "--seed", "1", check=False)
+        assert result.returncode == 2 and "--seed" in result.stderr and "Traceback" not in result.stderr
+
+
+def _junk(tmp_path, kind: str) -> str:
+    path = tmp_path / {"png": "picture.png", "zip": "other.zip", "torch": "model.pt", "bytes": "junk.bin"}[kind]
+    if kind == "png":
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    elif kind == "zip":
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("notes.txt", "not an experiment")
+    elif kind == "torch":
+        torch.save({"weight": torch.ones(2)}, path)
+    else:
+        path.write_bytes(bytes(range(256)) * 8)
+    return str(path)
+
+
+@pytest.mark.parametrize("command, kind", [(["train"], "png"), (["trace"], "zip"), (["app"], "torch"), ([], "bytes")])
+def test_a_file_that_is_neither_experiment_nor_checkpoint_gets_one_clear_line(tmp_path, command, kind):
+    path = _junk(tmp_path, kind)
+    result = tuidl(*command, path, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"tuidl: error: {path}: neither an experiment file (TOML text) nor a tuidl checkpoint"
+        + (" (a PyTorch file; tuidl checkpoints are written by `tuidl train --save`)" if kind == "torch" else "")]
+
+
+def test_the_app_opens_a_checkpoint_on_its_experiment(tmp_path, monkeypatch):
+    """`tuidl CHECKPOINT` hands the app the checkpoint's experiment and path; a .toml, none."""
+    import types
+
+    from click.testing import CliRunner
+
+    from tuidl.cli import main
+
+    path = str(tmp_path / "run.pt")
+    tuidl("train", EXAMPLE, "--epochs", "1", "--seed", "7", "--save", path)
+    opened = []
+
+    class FakeApp:
+        def __init__(self, exp, path=None, checkpoint=None):
+            opened.append((exp, path, checkpoint))
+
+        def run(self):
+            pass
+
+    monkeypatch.setitem(sys.modules, "tuidl.ui.app", types.SimpleNamespace(TuidlApp=FakeApp))
+    for args in ([path], ["app", path], [EXAMPLE]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+    from tuidl import config as cfg
+
+    expected = cfg.load(EXAMPLE)
+    expected.train.epochs, expected.train.seed = 1, 7
+    assert opened == [(expected, path, path), (expected, path, path), (cfg.load(EXAMPLE), EXAMPLE, None)]
+
+
 def test_regression_json_has_null_accuracy(tmp_path):
     path = tmp_path / "plane.toml"
     path.write_text('[data]\ndataset = "plane"\n[train]\nloss = "mse"\nepochs = 2\n')

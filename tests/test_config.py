@@ -275,3 +275,180 @@ def test_error_is_picklable():
     err = _err("[train]\nlr = -1.0\n")
     back = pickle.loads(pickle.dumps(err))
     assert str(back) == str(err) and back.key == "train.lr"
+
+
+# --------------------------------------------------------------------------- experiment rules
+
+def _frozen(exp: Experiment) -> str:
+    return C.dumps(exp)
+
+
+def test_change_dataset_regression_takes_mse_and_leaving_it_gives_bce_back():
+    e = C.default_experiment()
+    before = _frozen(e)
+    plane = C.change_dataset(e, "plane")
+    assert _frozen(e) == before  # the argument is left alone
+    assert plane.data.dataset == "plane" and plane.train.loss == "mse"
+    C.validate(plane)
+    back = C.change_dataset(plane, "circle")
+    assert back.train.loss == "bce"
+    C.validate(back)
+    # mse chosen on purpose for a classification set stays
+    e.train.loss = "mse"
+    assert C.change_dataset(e, "xor").train.loss == "mse"
+
+
+def test_change_dataset_resets_classes_where_only_two_can_be_drawn():
+    e = C.loads('[data]\ndataset = "spiral"\nclasses = 4\n[train]\nloss = "ce"\n', SRC)
+    assert C.change_dataset(e, "gauss").data.classes == 4  # gauss draws several classes too
+    xor = C.change_dataset(e, "xor")
+    assert xor.data.classes == 2 and xor.train.loss == "ce"
+    C.validate(xor)
+    assert C.change_dataset(e, "plane").data.classes == 2
+    assert e.data.classes == 4 and e.data.dataset == "spiral"
+
+
+def test_change_optimizer_resets_options_and_scales_adadelta_lr():
+    e = C.default_experiment()
+    e.train.options = {"momentum": 0.9}
+    e.train.lr = 0.05
+    same = C.change_optimizer(e, "sgd")
+    assert same == e and same is not e and same.train.options is not e.train.options
+    adam = C.change_optimizer(e, "adam")
+    assert adam.train.optimizer == "adam" and adam.train.options == {} and adam.train.lr == 0.05
+    assert C.optimizer_options(adam.train) == C.OPTIMIZER_DEFAULTS["adam"]
+    ada = C.change_optimizer(adam, "adadelta")
+    assert ada.train.lr == C.DEFAULT_LR["adadelta"] == 1.0
+    leave = C.change_optimizer(ada, "rmsprop")
+    assert leave.train.lr == C.DEFAULT_LR["rmsprop"]
+    assert e.train.options == {"momentum": 0.9} and e.train.optimizer == "sgd"
+    for name in C.OPTIMIZERS:
+        C.validate(C.change_optimizer(e, name))
+
+
+def test_insert_layer_copies_the_template_after_it():
+    e = C.default_experiment()
+    e.model.hidden = [Layer(5, "relu", 0.3), Layer(2, "tanh")]
+    new, at = C.insert_layer(e, 0)
+    assert at == 1
+    assert new.model.hidden == [Layer(5, "relu", 0.3), Layer(5, "relu", 0.0), Layer(2, "tanh")]
+    assert len(e.model.hidden) == 2
+    new, at = C.insert_layer(e, 1)
+    assert at == 2 and new.model.hidden[2] == Layer(2, "tanh", 0.0)
+    new, at = C.insert_layer(e, None)
+    assert at == 2 and new.model.hidden[2] == Layer(4, "relu")
+    perceptron = C.default_experiment()
+    perceptron.model.hidden = []
+    new, at = C.insert_layer(perceptron, None)
+    assert at == 0 and new.model.hidden == [Layer(4, "relu")]
+    with pytest.raises(ConfigError, match=r"model.hidden\[7\]: no such layer"):
+        C.insert_layer(e, 7)
+
+
+def test_delete_layer_says_which_layer_to_select_next():
+    e = C.default_experiment()
+    e.model.hidden = [Layer(1), Layer(2), Layer(3)]
+    new, sel = C.delete_layer(e, 1)
+    assert [l.units for l in new.model.hidden] == [1, 3] and sel == 1
+    new, sel = C.delete_layer(e, 2)
+    assert [l.units for l in new.model.hidden] == [1, 2] and sel == 1
+    one = C.default_experiment()
+    one.model.hidden = [Layer(4)]
+    new, sel = C.delete_layer(one, 0)
+    assert new.model.hidden == [] and sel is None
+    C.validate(new)  # the perceptron
+    assert len(e.model.hidden) == 3
+    with pytest.raises(ConfigError, match="no such layer"):
+        C.delete_layer(new, 0)
+
+
+@pytest.mark.parametrize("key, text, get, expected", [
+    ("train.lr", " 0.1 ", lambda e: e.train.lr, 0.1),
+    ("data.samples", "300", lambda e: e.data.samples, 300),
+    ("data.noise", "0.2", lambda e: e.data.noise, 0.2),
+    ("train.epochs", "50", lambda e: e.train.epochs, 50),
+    ("model.hidden[1].units", "8", lambda e: e.model.hidden[1].units, 8),
+    ("model.hidden[0].dropout", "0.25", lambda e: e.model.hidden[0].dropout, 0.25),
+    ("model.hidden[0].activation", "relu", lambda e: e.model.hidden[0].activation, "relu"),
+    ("model.init", "he", lambda e: e.model.init, "he"),
+    ("data.features", "x1, x2, x1*x2", lambda e: e.data.features, ["x1", "x2", "x1*x2"]),
+    ("train.options.momentum", "0.9", lambda e: e.train.options, {"momentum": 0.9}),
+    ("train.options.nesterov", "true", lambda e: e.train.options, {"nesterov": True}),
+    ("train.options.nesterov", "False", lambda e: e.train.options, {"nesterov": False}),
+])
+def test_set_field_parses_text_into_the_fields_type(key, text, get, expected):
+    e = C.default_experiment()
+    before = _frozen(e)
+    new = C.set_field(e, key, text)
+    value = get(new)
+    assert value == expected and type(value) is type(expected)
+    assert _frozen(e) == before
+
+
+def test_set_field_betas_is_a_pair_of_floats():
+    e = C.change_optimizer(C.default_experiment(), "adam")
+    new = C.set_field(e, "train.options.betas", "0.8, 0.99")
+    assert new.train.options == {"betas": (0.8, 0.99)}
+    C.validate(new)
+    one = C.set_field(e, "train.options.betas", "0.8")  # parses; validation refuses one number
+    with pytest.raises(ConfigError, match="must be two numbers"):
+        C.validate(one)
+
+
+def test_set_field_dataset_and_optimizer_follow_their_rules():
+    e = C.default_experiment()
+    assert C.set_field(e, "data.dataset", "plane").train.loss == "mse"
+    assert C.set_field(C.set_field(e, "train.optimizer", "adadelta"), "train.optimizer", "sgd").train.lr == 1e-3
+
+
+@pytest.mark.parametrize("key, text, message", [
+    ("train.lr", "abc", "refused: train.lr = 'abc': must be a number"),
+    ("data.samples", "8.5", "refused: data.samples = '8.5': must be a whole number"),
+    ("model.hidden[0].units", "", "refused: model.hidden[0].units = '': must be a whole number"),
+    ("train.options.nesterov", "maybe", "refused: train.options.nesterov = 'maybe': must be true or false"),
+    ("train.options.betas", "0.9, x", "refused: train.options.betas = '0.9, x': must be numbers separated by commas"),
+    ("train.options.betas", "0.9", None),  # not sgd's option
+    ("model.hidden[5].units", "3", "refused: model.hidden[5]: no such layer (the network has 2 hidden layers)"),
+    ("train.speed", "3", "refused: unknown key train.speed"),
+    ("lr", "3", "refused: lr: not a field of the experiment"),
+])
+def test_set_field_refuses_text_that_does_not_parse(key, text, message):
+    e = C.default_experiment()
+    if key == "train.options.betas" and message is not None:
+        e = C.change_optimizer(e, "adam")
+    with pytest.raises(ConfigError) as info:
+        C.set_field(e, key, text)
+    if message is None:
+        assert "unknown key train.options.betas" in str(info.value) and "momentum" in str(info.value)
+    else:
+        assert str(info.value).startswith(message)
+    assert info.value.key is not None
+
+
+def test_set_field_leaves_the_range_to_validate():
+    bad = C.set_field(C.default_experiment(), "train.lr", "-1")
+    with pytest.raises(ConfigError, match=r"train.lr = -1.0: must be a number > 0"):
+        C.validate(bad, "refused")
+
+
+def test_output_activation_follows_the_loss():
+    from tuidl.engine import losses  # the engine's loss classes apply it
+
+    e = C.default_experiment()
+    for name in C.LOSSES:
+        e.train.loss = name
+        assert C.output_activation(e) == losses.LOSSES[name].facts.output_activation
+    assert {n: C.output_activation(C.set_field(e, "train.loss", n)) for n in ("bce", "ce", "mse")} == {
+        "bce": "sigmoid", "ce": "softmax", "mse": "linear"}
+
+
+def test_get_field_reads_what_set_field_writes():
+    e = C.change_optimizer(C.default_experiment(), "adam")
+    assert C.get_field(e, "train.options.eps") == 1e-8  # an option not set: its default
+    assert C.get_field(e, "model.hidden[1].activation") == "tanh"
+    for key, text, value in (("train.lr", "0.5", 0.5), ("data.classes", "3", 3),
+                             ("model.hidden[0].units", "7", 7), ("train.options.betas", "0.5, 0.6", (0.5, 0.6)),
+                             ("train.options.amsgrad", "yes", True), ("data.dataset", "xor", "xor")):
+        assert C.get_field(C.set_field(e, key, text), key) == value
+    with pytest.raises(KeyError):
+        C.get_field(e, "train.speed.x")

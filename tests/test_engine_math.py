@@ -162,7 +162,7 @@ def test_activation_derivatives_match_autograd(name):
     assert rel_err(act.derivative(zd, a), g) <= 1e-12
     ga = torch.linspace(0.5, 2.0, 7, dtype=torch.float64)  # nonzero at z = 0
     assert rel_err(act.chain(ga, zd, a), ga * g) <= 1e-12
-    assert act.formula and act.derivative_formula
+    assert act.facts.formula and act.facts.derivative
 
 
 def test_softmax_chain_is_the_jacobian_product():
@@ -403,7 +403,7 @@ def test_weight_decay_leaves_caller_grads_alone_and_explain_terms(case):
         wd = options.get("weight_decay", 0.0)
         for i, p in enumerate(net_b.params()):
             t = opt_b.terms[i]
-            assert rel_err(t["update"], old[i] - p) <= 1e-12
+            assert rel_err(t["update"], p - old[i]) <= 1e-12  # Δθ, the change applied: θ′ = θ + Δθ
             assert t["update"].shape == p.shape
             assert rel_err(t["g"], gb[i] + wd * old[i]) <= 1e-12
             if name == "adam":

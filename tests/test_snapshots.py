@@ -1,20 +1,21 @@
 """Headless SVG snapshots of the app's screens (pytest-textual-snapshot).
 
 Update with `pytest tests/test_snapshots.py --snapshot-update`. Every snapshot is seeded
-and trained a fixed number of epochs synchronously through the test hooks, with the
+and trained a fixed number of epochs through tuidl.ui.headless, with the
 app's `deterministic` flag (no epochs/s, no machine-specific device details).
 """
 from __future__ import annotations
 
 import pytest
 
+from tuidl.ui import headless
 from tuidl.ui.app import TuidlApp
 from tuidl.ui.screenshots import SIZE, spiral_exp
 
 
 async def ready(pilot) -> None:
     await pilot.pause()
-    await pilot.app.wait_ready()
+    await headless.wait_ready(pilot.app)
     await pilot.pause()
 
 
@@ -28,7 +29,7 @@ def test_opening_screen(snap_compare):
 def test_trained_network_with_boundary(snap_compare):
     async def run_before(pilot):
         await ready(pilot)
-        await pilot.app.train_epochs(60)
+        await headless.train_epochs(pilot.app, 60)
         await pilot.pause()
 
     assert snap_compare(TuidlApp(spiral_exp(), deterministic=True, in_process=True), terminal_size=SIZE, run_before=run_before)
@@ -37,9 +38,9 @@ def test_trained_network_with_boundary(snap_compare):
 def _step_to(phase: int, optimizer: str):
     async def run_before(pilot):
         await ready(pilot)
-        await pilot.app.train_epochs(3)
+        await headless.train_epochs(pilot.app, 3)
         await pilot.press("n")
-        await pilot.app.settle()
+        await headless.settle(pilot.app)
         for _ in range(phase):
             await pilot.press("n")
         await pilot.pause()
@@ -68,11 +69,11 @@ def test_builder_editing_a_layer(snap_compare):
         app = pilot.app
         app.select_layer(1)
         await pilot.pause()
-        units = app.q("#f-units")
+        units = app.main.query_one("#f-units")
         units.focus()
         units.value = "32"
         await pilot.press("enter")
-        await app.settle()
+        await headless.settle(app)
         await pilot.pause()
 
     assert snap_compare(TuidlApp(spiral_exp(), deterministic=True, in_process=True), terminal_size=SIZE, run_before=run_before)
@@ -90,7 +91,21 @@ def test_help(snap_compare):
 def test_small_terminal(snap_compare):
     async def run_before(pilot):
         await ready(pilot)
-        await pilot.app.train_epochs(5)
+        await headless.train_epochs(pilot.app, 5)
         await pilot.pause()
 
     assert snap_compare(TuidlApp(deterministic=True, in_process=True), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_plane_axes_on_will_i_pass(snap_compare):
+    from tuidl import config as cfg
+
+    exp = cfg.default_experiment()
+    exp.data.dataset = "pass"
+
+    async def run_before(pilot):
+        await ready(pilot)
+        await headless.train_epochs(pilot.app, 30)
+        await pilot.pause()
+
+    assert snap_compare(TuidlApp(exp, deterministic=True, in_process=True), terminal_size=SIZE, run_before=run_before)

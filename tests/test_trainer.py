@@ -1,11 +1,11 @@
-"""The trainer: convergence, determinism, early stopping, divergence, records, resume."""
+"""The trainer: convergence, determinism, early stopping, divergence, records, resume, devices."""
 import copy
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from tuidl import config as cfg
-from tuidl.engine.checkpoint import load_checkpoint, save_checkpoint
 from tuidl.engine.trainer import Trainer
 
 
@@ -129,30 +129,103 @@ def test_multiclass_cross_entropy_learns():
     assert grid.shape == (5, 7) and grid.min() >= 0 and grid.max() < 3
 
 
-def test_checkpoint_resumes_exactly(tmp_path):
-    exp = make(optimizer="adam", lr=0.01)
-    exp.model.hidden[0].dropout = 0.2
-    straight = Trainer(copy.deepcopy(exp))
+def _stopped_mid_epoch(exp: cfg.Experiment) -> Trainer:
+    trainer = Trainer(copy.deepcopy(exp))
     for _ in range(3):
-        straight.train_epoch()
+        trainer.train_epoch()
     for _ in range(4):
-        straight.step()
-    straight.train_epoch()
-    straight.train_epoch()
+        trainer.step()
+    return trainer
 
-    first = Trainer(copy.deepcopy(exp))
-    for _ in range(3):
-        first.train_epoch()
-    for _ in range(4):
-        first.step()
-    save_checkpoint(first, tmp_path / "run.pt")
-    resumed = load_checkpoint(tmp_path / "run.pt")
-    resumed.train_epoch()
-    resumed.train_epoch()
-    assert [r.val_loss for r in resumed.history] == [r.val_loss for r in straight.history]
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_state_dict_resumes_exactly(tmp_path, dtype):
+    """Weights, optimizer state, history, batch order, cursor and both RNGs (dropout on):
+    the resumed trainer goes on with the numbers of the unbroken one."""
+    import torch
+
+    exp = make(optimizer="adam", lr=0.01, dtype=dtype)
+    exp.model.hidden[0].dropout = 0.2
+    straight = _stopped_mid_epoch(exp)
+    first = _stopped_mid_epoch(exp)
+    torch.save(first.state_dict(), tmp_path / "state.pt")
+    del first
+    resumed = Trainer(copy.deepcopy(exp))
+    resumed.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=True))
+    assert (resumed.epoch, resumed.step_count, resumed.batch_in_epoch) == (3, straight.step_count, 4)
+    for _ in range(2):
+        straight.train_epoch()
+        resumed.train_epoch()
+    np.testing.assert_array_equal(resumed.step().layers[0].dropout_mask, straight.step().layers[0].dropout_mask)
+    assert resumed.history == [replace(r, seconds=s.seconds) for r, s in zip(straight.history, resumed.history)]
     for (w, b), (sw, sb) in zip(resumed.weights(), straight.weights()):
         np.testing.assert_array_equal(w, sw)
         np.testing.assert_array_equal(b, sb)
+
+
+def test_state_dict_keeps_early_stopping_going():
+    exp = make(optimizer="adam", lr=0.05, early_stopping=3, epochs=500)
+    exp.data.samples, exp.data.noise, exp.data.dataset = 60, 0.5, "xor"
+    exp.model.hidden = [cfg.Layer(32, "relu")]
+    straight, first = Trainer(copy.deepcopy(exp)), Trainer(copy.deepcopy(exp))
+    while straight.status is None:
+        straight.train_epoch()
+    for _ in range(straight.best_epoch + 1):  # past the best epoch: the best weights are saved aside
+        first.train_epoch()
+    resumed = Trainer(copy.deepcopy(exp))
+    resumed.load_state_dict(first.state_dict())
+    while resumed.status is None:
+        resumed.train_epoch()
+    assert resumed.status == straight.status and resumed.best_epoch == straight.best_epoch
+    for (w, b), (sw, sb) in zip(resumed.weights(), straight.weights()):
+        np.testing.assert_array_equal(w, sw)
+        np.testing.assert_array_equal(b, sb)
+
+
+def test_set_epochs_lets_a_finished_run_go_on_and_never_lets_the_epoch_pass_the_status():
+    trainer = Trainer(make(epochs=2))
+    trainer.train_epoch()
+    trainer.train_epoch()
+    assert trainer.finished and trainer.status == "finished 2 epochs"
+    trainer.set_epochs(4)
+    assert trainer.status is None and trainer.exp.train.epochs == 4
+    trainer.train_epoch()
+    trainer.set_epochs(2)  # below the current epoch: finished where it is
+    assert trainer.status == "finished 3 epochs" and trainer.epoch == 3
+
+
+def test_a_step_on_diverged_weights_records_nan_instead_of_raising():
+    exp = make(optimizer="adam")
+    exp.model.hidden[0].dropout = 0.3
+    trainer = Trainer(exp)
+    trainer.network.params()[0].fill_(float("inf"))
+    trainer.train_epoch()
+    assert trainer.diverged
+    records = [trainer.step() for _ in range(trainer.batches_per_epoch + 1)]
+    assert all(np.isnan(r.loss) for r in records)
+    assert np.isnan(records[-1].layers[-1].W_after).any()
+    assert trainer.diverged and trainer.epoch == 2
+
+
+def test_the_cpu_is_described_with_the_thread_count_training_uses(monkeypatch):
+    import torch
+
+    from tuidl.engine.devices import available_devices, cpu_threads, describe
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("TUIDL_THREADS", raising=False)
+        torch.set_num_threads(3)  # what torch uses before any trainer is built does not matter
+        label = available_devices()["cpu"]
+        assert label.endswith(", 1 thread)") and label == describe(torch.device("cpu"))
+        assert Trainer(make(device="cpu")).device_label == label and torch.get_num_threads() == 1
+        monkeypatch.setenv("TUIDL_THREADS", "2")
+        assert cpu_threads() == 2 and available_devices()["cpu"].endswith(", 2 threads)")
+        assert Trainer(make(device="cpu")).device_label.endswith(", 2 threads)") and torch.get_num_threads() == 2
+        monkeypatch.setenv("TUIDL_THREADS", "many")
+        assert cpu_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_unavailable_device_is_a_config_error():

@@ -26,23 +26,47 @@ def fail(message: str) -> None:
 
 
 def load_experiment(path: str | None, **overrides: object) -> tuple[Experiment, str]:
-    """The experiment from FILE (or the default one), with command-line overrides applied."""
+    """The experiment from FILE (an experiment or a checkpoint's), or the default one, with
+    command-line overrides applied."""
+    exp, source, _ = open_file(path, **overrides)
+    return exp, source
+
+
+def open_file(path: str | None, **overrides: object) -> tuple[Experiment, str, bool]:
+    """(experiment, source, FILE is a checkpoint). A file that is neither an experiment nor a
+    checkpoint, or a bad one, ends the command with one line naming it and status 2.
+    `seed` cannot be overridden for a checkpoint: its weights and random state are saved."""
+    from tuidl.engine.checkpoint import file_kind, not_ours_message, read_checkpoint_experiment
+
     source = path or "<default experiment>"
+    kind = file_kind(path) if path else "default"
+    if kind == "other":
+        fail(not_ours_message(path))
+    if kind == "checkpoint" and overrides.get("seed") is not None:
+        fail(f"{path}: a checkpoint resumes its run: --seed does not apply (its weights and random state are saved in it)")
     try:
-        exp = cfg.load(path) if path else cfg.default_experiment()
+        if kind == "checkpoint":
+            exp = read_checkpoint_experiment(path)
+        else:
+            exp = cfg.load(path) if path else cfg.default_experiment()
         for key, value in overrides.items():
             if value is not None:
                 setattr(exp.train, key, value)
         cfg.validate(exp, source)
     except ConfigError as err:
         fail(str(err))
-    return exp, source
+    return exp, source, kind == "checkpoint"
 
 
-def make_trainer(exp: Experiment, source: str):
-    from tuidl.engine.trainer import Trainer
-
+def make_trainer(exp: Experiment, source: str, checkpoint: str | None = None):
+    """A new trainer, or with `checkpoint` one that goes on where the checkpoint stopped."""
     try:
+        if checkpoint:
+            from tuidl.engine.checkpoint import load_checkpoint
+
+            return load_checkpoint(checkpoint, exp)
+        from tuidl.engine.trainer import Trainer
+
         return Trainer(exp, source=source)
     except ConfigError as err:
         fail(str(err))
@@ -56,6 +80,7 @@ def main() -> None:
     \b
     tuidl                 open the app with the default experiment
     tuidl FILE.toml       open the app with an experiment file
+    tuidl CHECKPOINT      open the app on a checkpoint, where it stopped
     tuidl train FILE      train headless (progress bar, or --json lines)
     tuidl trace FILE      record training steps phase by phase (--json)
     tuidl bench           this engine against an idiomatic PyTorch loop
@@ -65,38 +90,54 @@ def main() -> None:
 @main.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 def app(file: str | None) -> None:
-    """Open the app (FILE: an experiment .toml; default: the TF Playground network)."""
-    exp, source = load_experiment(file)
+    """Open the app (FILE: an experiment .toml, or a checkpoint written by `tuidl train
+    --save`, opened where it stopped; default: the TF Playground network)."""
+    exp, source, is_checkpoint = open_file(file)
     from tuidl.ui.app import TuidlApp
 
-    TuidlApp(exp, path=file).run()
+    TuidlApp(exp, path=file, checkpoint=file if is_checkpoint else None).run()
 
 
 @main.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
-@click.option("--epochs", type=click.IntRange(1, 100_000), help="Override train.epochs.")
+@click.option("--epochs", type=click.IntRange(1, 100_000),
+              help="Override train.epochs: the epoch to train until (for a checkpoint too: the total, not a count to add).")
 @click.option("--device", type=click.Choice(cfg.DEVICES), help="Override train.device.")
-@click.option("--seed", type=click.IntRange(0), help="Override train.seed (initial weights, batch order, dropout).")
+@click.option("--seed", type=click.IntRange(0), help="Override train.seed (initial weights, batch order, dropout); not for a checkpoint.")
 @click.option("--dtype", type=click.Choice(cfg.DTYPES), help="Override train.dtype.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per epoch, then a summary with \"final\": true.")
-@click.option("--save", type=click.Path(dir_okay=False), help="Write the trained experiment (config, weights, optimizer state, history).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per epoch trained, then a summary with \"final\": true.")
+@click.option("--save", type=click.Path(dir_okay=False), help="Write a checkpoint (experiment, weights, optimizer state, history, random state): `tuidl train CHECKPOINT` goes on from it, `tuidl CHECKPOINT` opens it in the app.")
 def train(file, epochs, device, seed, dtype, as_json, save) -> None:
-    """Train the experiment in FILE (default: the TF Playground network) headless."""
-    exp, source = load_experiment(file, epochs=epochs, device=device, seed=seed, dtype=dtype)
-    trainer = make_trainer(exp, source)
+    """Train the experiment in FILE (default: the TF Playground network) headless.
+
+    FILE may be a checkpoint written by --save: training goes on exactly where it stopped
+    (weights, optimizer state, batch order, random state), until epoch --epochs (default:
+    the checkpoint's train.epochs). Epochs 31-60 of a 30-epoch checkpoint resumed with
+    --epochs 60 have the losses of an unbroken 60-epoch run.
+    """
+    exp, source, is_checkpoint = open_file(file, device=device, seed=seed, dtype=dtype)
+    if epochs is not None:
+        exp.train.epochs = epochs
+    trainer = make_trainer(exp, source, checkpoint=file if is_checkpoint else None)
+    resumed_from = trainer.epoch if is_checkpoint else None
+    if is_checkpoint and trainer.status is not None:
+        if trainer.finished:
+            fail(f"{file}: already trained {trainer.epoch} epochs: pass --epochs with a larger total to go on")
+        fail(f"{file}: {trainer.status}: nothing to go on with")
     if as_json:
-        for _ in range(exp.train.epochs):
-            record = trainer.train_epoch()
-            click.echo(json.dumps(asdict(record)))
-            if trainer.status and not trainer.status.startswith("finished"):
-                break
+        while trainer.status is None:
+            click.echo(json.dumps(asdict(trainer.train_epoch())))
     else:
         _train_with_progress(trainer)
     summary = _summary(trainer)
+    summary["resumed_from"] = resumed_from
     if save:
         from tuidl.engine.checkpoint import save_checkpoint
 
-        save_checkpoint(trainer, save)
+        try:
+            save_checkpoint(trainer, save)
+        except OSError as err:
+            fail(f"{save}: cannot write the checkpoint: {err}")
         summary["saved"] = save
     if as_json:
         click.echo(json.dumps(summary))
@@ -112,15 +153,13 @@ def _train_with_progress(trainer) -> None:
     exp = trainer.exp
     columns = [TextColumn("epoch"), MofNCompleteColumn(), BarColumn(), TextColumn("{task.fields[losses]}"), TimeRemainingColumn()]
     with Progress(*columns, transient=False) as progress:
-        task = progress.add_task("train", total=exp.train.epochs, losses="")
-        for _ in range(exp.train.epochs):
+        task = progress.add_task("train", total=exp.train.epochs, completed=trainer.epoch, losses="")
+        while trainer.status is None:
             r = trainer.train_epoch()
             losses = f"loss {r.train_loss:.4f} val {r.val_loss:.4f}"
             if r.val_accuracy is not None:
                 losses += f" acc {r.train_accuracy:.3f} val {r.val_accuracy:.3f}"
-            progress.update(task, advance=1, losses=losses)
-            if trainer.status and not trainer.status.startswith("finished"):
-                break
+            progress.update(task, completed=trainer.epoch, losses=losses)
 
 
 def _summary(trainer) -> dict:
@@ -143,6 +182,8 @@ def _summary_text(s: dict) -> str:
     text = f"{s['status']} on {s['device']} in {s['seconds']:.2f} s: train loss {s['train_loss']:.4g}, val loss {s['val_loss']:.4g}"
     if s["val_accuracy"] is not None:
         text += f", train accuracy {s['train_accuracy']:.3f}, val accuracy {s['val_accuracy']:.3f}"
+    if s.get("resumed_from") is not None:
+        text += f"\nresumed at epoch {s['resumed_from']}"
     if "saved" in s:
         text += f"\nsaved to {s['saved']}"
     return text
@@ -156,14 +197,22 @@ def _summary_text(s: dict) -> str:
 @click.option("--dtype", type=click.Choice(cfg.DTYPES), help="Override train.dtype.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (the default is readable text).")
 def trace(file, steps, seed, device, dtype, as_json) -> None:
-    """Record STEPS training steps from the initial weights, phase by phase."""
-    exp, source = load_experiment(file, seed=seed, device=device, dtype=dtype)
+    """Record STEPS training steps from the initial weights, phase by phase.
+
+    FILE may be a checkpoint written by `tuidl train --save`: the steps then go on from its
+    weights, optimizer state and batch order (the steps the app takes on that checkpoint).
+    """
+    exp, source, is_checkpoint = open_file(file, seed=seed, device=device, dtype=dtype)
     from tuidl.engine.trace import record_steps, trace_document
 
-    try:
-        trainer, records = record_steps(exp, steps, source=source)
-    except ConfigError as err:
-        fail(str(err))
+    if is_checkpoint:
+        trainer = make_trainer(exp, source, checkpoint=file)
+        records = [trainer.step() for _ in range(steps)]
+    else:
+        try:
+            trainer, records = record_steps(exp, steps, source=source)
+        except ConfigError as err:
+            fail(str(err))
     if as_json:
         click.echo(json.dumps(trace_document(trainer, records)))
     else:
@@ -171,17 +220,15 @@ def trace(file, steps, seed, device, dtype, as_json) -> None:
 
 
 def _print_phases(trainer, records) -> None:
-    """The same phase texts as the app's step-through panel, one after another."""
-    from rich.console import Console
+    """The same phase texts as the app's step-through panel, one after another, as plain text."""
+    import shutil
 
-    from tuidl.ui.stepthrough import phases, render_phase
+    from tuidl.explain import step_text
 
-    console = Console()
-    console.print(f"{trainer.device_label}, {trainer.exp.train.dtype}")
+    width = shutil.get_terminal_size((100, 24)).columns
+    click.echo(f"{trainer.device_label}, {trainer.exp.train.dtype}")
     for record in records:
-        for phase in phases(record):
-            console.print()
-            console.print(render_phase(record, phase, keys_hint=False))
+        click.echo("\n" + step_text(record, width))
 
 
 @main.command()

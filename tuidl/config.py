@@ -5,6 +5,7 @@ this module alone.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -16,15 +17,17 @@ from pathlib import Path
 
 import tomli_w
 
+from tuidl.engine import facts
+
 DATASETS = ("circle", "xor", "gauss", "spiral", "moons", "pass", "plane")
 REGRESSION_DATASETS = ("plane",)
 # Datasets that can be drawn with more than two classes (data.classes > 2).
 MULTICLASS_DATASETS = ("gauss", "spiral")
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
+ACTIVATIONS = facts.HIDDEN_ACTIVATIONS
 INITS = ("torch", "xavier", "he", "zeros")
-LOSSES = ("bce", "ce", "mse")
-OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "adadelta")
+LOSSES = tuple(facts.LOSSES)
+OPTIMIZERS = tuple(facts.OPTIMIZERS)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("float32", "float64")
 
@@ -116,6 +119,11 @@ def output_units(exp: Experiment) -> int:
     if exp.train.loss == "ce":
         return exp.data.classes
     return 1
+
+
+def output_activation(exp: Experiment) -> str:
+    """The output layer's activation: the one its loss pairs with (sigmoid for bce, ...)."""
+    return facts.LOSSES[exp.train.loss].output_activation
 
 
 def optimizer_options(train: TrainConfig) -> dict[str, object]:
@@ -495,3 +503,157 @@ def save(exp: Experiment, path: str | os.PathLike) -> None:
         except OSError:
             pass
         raise
+
+
+# --------------------------------------------------------------------------- experiment rules
+# Pure functions shared by the app's forms and the CLI: each returns a new Experiment and
+# leaves its argument alone. They apply the rules that tie fields together; whether the
+# result is allowed is still validate's job.
+
+def change_dataset(exp: Experiment, name: str) -> Experiment:
+    """Use dataset `name`: a regression set takes mse; leaving one, mse becomes bce again;
+    a dataset that cannot draw more than two classes gets classes = 2."""
+    new = copy.deepcopy(exp)
+    new.data.dataset = name
+    if name not in MULTICLASS_DATASETS:
+        new.data.classes = 2
+    if name in REGRESSION_DATASETS:
+        new.train.loss = "mse"
+    elif exp.data.dataset in REGRESSION_DATASETS and new.train.loss == "mse":
+        new.train.loss = "bce"
+    return new
+
+
+def change_optimizer(exp: Experiment, name: str) -> Experiment:
+    """Use optimizer `name` with its own default options. Adadelta's lr is a scale near 1,
+    not a step size: entering or leaving it sets lr to the new optimizer's default.
+    The same optimizer again keeps its options."""
+    new = copy.deepcopy(exp)
+    old = exp.train.optimizer
+    if name == old:
+        return new
+    new.train.optimizer = name
+    new.train.options = {}
+    if "adadelta" in (name, old) and name in DEFAULT_LR:
+        new.train.lr = DEFAULT_LR[name]
+    return new
+
+
+def _layer_index(exp: Experiment, index: int, source: str) -> int:
+    n = len(exp.model.hidden)
+    if not _is_int(index) or not 0 <= index < n:
+        raise ConfigError(source, f"model.hidden[{index}]", _MISSING,
+                          f"no such layer: the network has {n} hidden layer{'' if n == 1 else 's'}",
+                          message=f"{source}: model.hidden[{index}]: no such layer "
+                                  f"(the network has {n} hidden layer{'' if n == 1 else 's'})")
+    return index
+
+
+def insert_layer(exp: Experiment, after: int | None, source: str = "refused") -> tuple[Experiment, int]:
+    """A new hidden layer after layer `after`, with its units and activation (dropout 0);
+    after=None: a Layer(4, "relu") at the end. Returns (the new experiment, the new layer's index)."""
+    new = copy.deepcopy(exp)
+    if after is None:
+        at, layer = len(new.model.hidden), Layer(4, "relu")
+    else:
+        template = new.model.hidden[_layer_index(exp, after, source)]
+        at, layer = after + 1, Layer(template.units, template.activation, 0.0)
+    new.model.hidden.insert(at, layer)
+    return new, at
+
+
+def delete_layer(exp: Experiment, index: int, source: str = "refused") -> tuple[Experiment, int | None]:
+    """Remove hidden layer `index`. Returns (the new experiment, the layer to select next:
+    the one now at `index`, else the last one, None when no hidden layer is left)."""
+    new = copy.deepcopy(exp)
+    del new.model.hidden[_layer_index(exp, index, source)]
+    n = len(new.model.hidden)
+    return new, (min(index, n - 1) if n else None)
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+_SECTION_KEY = re.compile(r"^(data|model|train)\.(\w+)$")
+_LAYER_KEY = re.compile(r"^model\.hidden\[(\d+)\]\.(\w+)$")
+_OPTION_KEY = re.compile(r"^train\.options\.(\w+)$")
+_SECTION_DEFAULTS = {"data": DataConfig(), "model": ModelConfig(), "train": TrainConfig()}
+
+
+def _parse(text: str, like: object, key: str, source: str) -> object:
+    """`text` read as the type of `like` (a default value of the same field)."""
+    def refuse(what: str) -> ConfigError:
+        return ConfigError(source, key, text, f"must be {what}",
+                           message=f"{source}: {key} = {text!r}: must be {what}")
+
+    if isinstance(like, bool):
+        word = text.lower()
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise refuse("true or false")
+    if isinstance(like, int):
+        try:
+            return int(text)
+        except ValueError:
+            raise refuse("a whole number") from None
+    if isinstance(like, float):
+        try:
+            return float(text)
+        except ValueError:
+            raise refuse("a number") from None
+    if isinstance(like, (tuple, list)):  # betas, features: comma-separated
+        parts = [p.strip() for p in text.strip("()[] ").split(",") if p.strip()]
+        if isinstance(like, list):
+            return parts
+        try:
+            return tuple(float(p) for p in parts)
+        except ValueError:
+            raise refuse("numbers separated by commas, like 0.9, 0.999") from None
+    return text
+
+
+def get_field(exp: Experiment, key: str) -> object:
+    """The value at a dotted key, as set_field names them (an option not set: its default)."""
+    if m := _SECTION_KEY.match(key):
+        return getattr(getattr(exp, m.group(1)), m.group(2))
+    if m := _LAYER_KEY.match(key):
+        return getattr(exp.model.hidden[int(m.group(1))], m.group(2))
+    if m := _OPTION_KEY.match(key):
+        return optimizer_options(exp.train)[m.group(1)]
+    raise KeyError(key)
+
+
+def set_field(exp: Experiment, key: str, text: str, source: str = "refused") -> Experiment:
+    """A form's text for a dotted key ("train.lr", "model.hidden[1].units",
+    "train.options.betas", ...) parsed into the field's type. Text that does not parse
+    raises ConfigError; the value's range is validate's to check. The dataset and the
+    optimizer go through change_dataset and change_optimizer."""
+    text = text.strip()
+    if key == "data.dataset":
+        return change_dataset(exp, text)
+    if key == "train.optimizer":
+        return change_optimizer(exp, text)
+    new = copy.deepcopy(exp)
+    if m := _SECTION_KEY.match(key):
+        section, name = m.groups()
+        settable = tuple(k for k in _SECTION_KEYS[section] if k not in ("hidden", "options"))
+        if name not in settable:
+            raise _unknown(source, key, text, settable)
+        like = getattr(_SECTION_DEFAULTS[section], name)
+        setattr(getattr(new, section), name, _parse(text, like, key, source))
+    elif m := _LAYER_KEY.match(key):
+        i, name = int(m.group(1)), m.group(2)
+        layer = new.model.hidden[_layer_index(exp, i, source)]
+        if name not in _LAYER_KEYS:
+            raise _unknown(source, key, text, _LAYER_KEYS)
+        setattr(layer, name, _parse(text, getattr(Layer(1), name), key, source))
+    elif m := _OPTION_KEY.match(key):
+        name = m.group(1)
+        defaults = OPTIMIZER_DEFAULTS.get(new.train.optimizer, {})
+        if name not in defaults:
+            raise _unknown(source, key, text, tuple(defaults))
+        new.train.options[name] = _parse(text, defaults[name], key, source)
+    else:
+        raise ConfigError(source, key, text, "not a field of the experiment",
+                          message=f"{source}: {key}: not a field of the experiment "
+                                  '(like "train.lr", "model.hidden[0].units", "train.options.momentum")')
+    return new

@@ -1,8 +1,8 @@
 """Activation functions with their derivatives, written out as tensor ops.
 
-Each activation knows its formula (text for the UI), its forward a = g(z) and its
-derivative g'(z), given z and a (many derivatives are cheapest in terms of a, e.g.
-tanh' = 1 − a²). `chain(grad_a, z, a)` is the backprop step dL/dz = dL/da · g'(z),
+Each activation takes its name and formulas from tuidl.engine.facts; here are its
+forward a = g(z) and its derivative g'(z), given z and a (many derivatives are cheapest
+in terms of a, e.g. tanh' = 1 − tanh²(z) = 1 − a·a). `chain(grad_a, z, a)` is the backprop step dL/dz = dL/da · g'(z),
 fused into as few tensor ops as possible because it runs in every training step.
 
 Conventions follow torch: relu'(0) = 0; leaky_relu has negative slope 0.01 and
@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-LEAKY_SLOPE = 0.01  # torch.nn.functional.leaky_relu's default negative_slope
+from .facts import ACTIVATIONS as FACTS
+from .facts import LEAKY_SLOPE, ActivationFacts
 
 # torch's own fused backward kernels (the ones autograd runs): each computes its chain rule
 # δa·g'(z) in one tensor op, where the formula written out takes two or three. At these
@@ -41,12 +42,15 @@ def scalar(value: float, like: Tensor) -> Tensor:
 
 
 class Activation:
-    """g(z), elementwise (softmax: along dim 1), and its derivative g'(z)."""
+    """g(z), elementwise (softmax: along dim 1), and its derivative g'(z).
 
-    name: str = ""
-    formula: str = ""
-    derivative_formula: str = ""
-    elementwise: bool = True
+    Its name and formulas are its facts' (tuidl.engine.facts)."""
+
+    facts: ActivationFacts
+
+    @property
+    def name(self) -> str:
+        return self.facts.name
 
     def forward(self, z: Tensor) -> Tensor:
         raise NotImplementedError
@@ -60,13 +64,11 @@ class Activation:
         return grad_a * self.derivative(z, a)
 
     def __repr__(self) -> str:
-        return f"Activation({self.name}: {self.formula})"
+        return f"Activation({self.name}: {self.facts.formula})"
 
 
 class Tanh(Activation):
-    name = "tanh"
-    formula = "tanh(z)"
-    derivative_formula = "1 − a²"
+    facts = FACTS["tanh"]
 
     def forward(self, z: Tensor) -> Tensor:
         return z.tanh()
@@ -79,9 +81,7 @@ class Tanh(Activation):
 
 
 class Sigmoid(Activation):
-    name = "sigmoid"
-    formula = "σ(z) = 1 / (1 + e⁻ᶻ)"
-    derivative_formula = "a (1 − a)"
+    facts = FACTS["sigmoid"]
 
     def forward(self, z: Tensor) -> Tensor:
         return z.sigmoid()
@@ -94,9 +94,7 @@ class Sigmoid(Activation):
 
 
 class ReLU(Activation):
-    name = "relu"
-    formula = "max(0, z)"
-    derivative_formula = "1 if z > 0 else 0"
+    facts = FACTS["relu"]
 
     def forward(self, z: Tensor) -> Tensor:
         return z.relu()
@@ -109,9 +107,7 @@ class ReLU(Activation):
 
 
 class LeakyReLU(Activation):
-    name = "leaky_relu"
-    formula = f"z if z > 0 else {LEAKY_SLOPE}·z"
-    derivative_formula = f"1 if z > 0 else {LEAKY_SLOPE}"
+    facts = FACTS["leaky_relu"]
 
     def forward(self, z: Tensor) -> Tensor:
         return torch.nn.functional.leaky_relu(z, LEAKY_SLOPE)
@@ -125,9 +121,7 @@ class LeakyReLU(Activation):
 
 
 class Linear(Activation):
-    name = "linear"
-    formula = "z"
-    derivative_formula = "1"
+    facts = FACTS["linear"]
 
     def forward(self, z: Tensor) -> Tensor:
         return z  # identity: a is z itself (no copy)
@@ -143,10 +137,7 @@ class Softmax(Activation):
     """Output only: aₖ = e^{zₖ} / Σⱼ e^{zⱼ} along dim 1. Not used in backprop (the
     cross-entropy loss gives dL/dz = (a − onehot)/N directly)."""
 
-    name = "softmax"
-    formula = "eᶻᵏ / Σⱼ eᶻʲ"
-    derivative_formula = "∂aᵢ/∂zⱼ = aᵢ(δᵢⱼ − aⱼ)"
-    elementwise = False
+    facts = FACTS["softmax"]
 
     def forward(self, z: Tensor) -> Tensor:
         return torch.softmax(z, dim=1)
@@ -163,4 +154,3 @@ class Softmax(Activation):
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a for a in (ReLU(), Tanh(), Sigmoid(), LeakyReLU(), Linear(), Softmax())
 }
-HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")

@@ -1,71 +1,159 @@
-"""Save a trainer to one file and resume it exactly: weights, optimizer state, history, RNG."""
+"""A checkpoint: one file that resumes a run exactly, and whose experiment reads without torch.
+
+The file is a zip archive:
+  tuidl-checkpoint.json   {"format": "tuidl-checkpoint", "version": 2, "epoch": …, "steps": …, "status": …}
+  experiment.toml         the experiment, as `tuidl FILE.toml` reads it
+  state.pt                torch.save(Trainer.state_dict()): weights, optimizer state, history, RNGs
+
+The app's process never imports torch, yet opens a checkpoint: is_checkpoint, file_kind and
+read_checkpoint_experiment read the zip with the standard library; only save_checkpoint and
+load_checkpoint import torch (and the trainer), when called.
+"""
 from __future__ import annotations
 
+import io
+import json
 import os
 import tempfile
-from dataclasses import asdict
+import zipfile
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from tuidl import config as cfg
-from tuidl.config import ConfigError
-from tuidl.engine.records import EpochRecord
-from tuidl.engine.trainer import Trainer
+from tuidl.config import ConfigError, Experiment
 
-FORMAT = "tuidl-checkpoint/1"
+if TYPE_CHECKING:
+    from tuidl.data import Dataset
+    from tuidl.engine.trainer import Trainer
+
+FORMAT = "tuidl-checkpoint"
+VERSION = 2
+INFO = "tuidl-checkpoint.json"
+EXPERIMENT = "experiment.toml"
+STATE = "state.pt"
+
+
+def _error(path: str | os.PathLike, what: str) -> ConfigError:
+    return ConfigError(str(path), None, None, what)
+
+
+def is_checkpoint(path: str | os.PathLike) -> bool:
+    """A zip with our info file in it (the contents are checked when it is read)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return INFO in zf.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
+def file_kind(path: str | os.PathLike) -> str:
+    """"checkpoint", "experiment" (text: TOML, checked when loaded), "missing" or "other"
+    (binary: an image, another program's zip, …)."""
+    p = Path(path)
+    if not p.is_file():
+        return "missing"
+    if is_checkpoint(p):
+        return "checkpoint"
+    try:
+        with p.open("rb") as f:
+            head = f.read(65536)
+    except OSError:
+        return "other"
+    if b"\0" in head:
+        return "other"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start < len(head) - 4:  # not just a character cut at the 64 KiB mark
+            return "other"
+    return "experiment"
+
+
+def not_ours_message(path: str | os.PathLike) -> str:
+    """The one line for a file that is neither an experiment nor a checkpoint."""
+    what = "neither an experiment file (TOML text) nor a tuidl checkpoint"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if any(name.endswith("data.pkl") for name in zf.namelist()):
+                what += " (a PyTorch file; tuidl checkpoints are written by `tuidl train --save`)"
+    except (OSError, zipfile.BadZipFile, ValueError):
+        pass
+    return f"{path}: {what}"
+
+
+def read_checkpoint_info(path: str | os.PathLike) -> dict[str, Any]:
+    """The checkpoint's info (format, version, epoch, steps, status); no torch."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = json.loads(zf.read(INFO).decode("utf-8"))
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as err:
+        raise _error(path, f"not a readable tuidl checkpoint ({err})") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise _error(path, "not a tuidl checkpoint")
+    if info.get("version") != VERSION:
+        raise _error(path, f"checkpoint version {info.get('version')!r}; this tuidl reads version {VERSION}")
+    return info
+
+
+def read_checkpoint_experiment(path: str | os.PathLike) -> Experiment:
+    """The experiment saved in a checkpoint, validated; no torch. Errors are ConfigErrors
+    naming the file."""
+    read_checkpoint_info(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            text = zf.read(EXPERIMENT).decode("utf-8")
+    except (OSError, zipfile.BadZipFile, KeyError, UnicodeDecodeError) as err:
+        raise _error(path, f"checkpoint without a readable experiment ({err})") from None
+    return cfg.loads(text, source=f"{path}:{EXPERIMENT}")
 
 
 def save_checkpoint(trainer: Trainer, path: str | os.PathLike) -> None:
-    """Written to a temporary file first and renamed, so a crash never leaves half a file."""
-    state = {
-        "format": FORMAT,
-        "experiment": cfg.dumps(trainer.exp),
-        "network": trainer.network.state_dict(),
-        "optimizer": trainer.optimizer.state_dict(),
-        "history": [asdict(r) for r in trainer.history],
-        "epoch": trainer.epoch,
-        "step_count": trainer.step_count,
-        "status": trainer.status,
-        "best": {"epoch": trainer.best_epoch, "val": trainer._best_val, "params": trainer._best_params},
-        "order_rng": trainer._order_rng.get_state(),
-        "dropout_rng": trainer._dropout_rng.get_state(),
-        "order": trainer._order,
-        "cursor": trainer._cursor,
-    }
+    """Written to a temporary file in the same folder, then renamed over `path`, so that a
+    crash never leaves half a file (the temporary file is removed on failure)."""
+    import torch
+
+    state = io.BytesIO()
+    torch.save(trainer.state_dict(), state)
+    info = {"format": FORMAT, "version": VERSION, "epoch": trainer.epoch, "steps": trainer.step_count,
+            "status": trainer.status}
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
+            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                zf.writestr(INFO, json.dumps(info, indent=1) + "\n")
+                zf.writestr(EXPERIMENT, cfg.dumps(trainer.exp))
+                zf.writestr(STATE, state.getvalue(), compress_type=zipfile.ZIP_STORED)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def load_checkpoint(path: str | os.PathLike) -> Trainer:
-    path = Path(path)
+def load_checkpoint(path: str | os.PathLike, exp: Experiment | None = None,
+                    dataset: Dataset | None = None) -> Trainer:
+    """A trainer where the checkpoint stopped. `exp` replaces the saved experiment (the same
+    network and optimizer, e.g. another device or epochs); `dataset` saves rebuilding it."""
+    import torch
+
+    from tuidl.engine.trainer import Trainer
+
+    source = str(path)
+    if exp is None:
+        exp = read_checkpoint_experiment(path)
+    else:
+        read_checkpoint_info(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except (OSError, RuntimeError, EOFError) as err:
-        raise ConfigError(str(path), None, None, f"cannot read checkpoint: {err}") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ConfigError(str(path), None, None, f"not a tuidl checkpoint (expected format {FORMAT})")
-    exp = cfg.loads(state["experiment"], source=str(path))
-    trainer = Trainer(exp, source=str(path))
-    trainer.network.load_state_dict(state["network"])
-    trainer.optimizer.load_state_dict(state["optimizer"])
-    trainer.history = [EpochRecord(**r) for r in state["history"]]
-    trainer.epoch = state["epoch"]
-    trainer.step_count = state["step_count"]
-    trainer.status = state["status"]
-    best = state["best"]
-    trainer.best_epoch, trainer._best_val = best["epoch"], best["val"]
-    if best["params"] is not None:
-        trainer._best_params = [p.to(trainer.device) for p in best["params"]]
-    trainer._order_rng.set_state(state["order_rng"])
-    trainer._dropout_rng.set_state(state["dropout_rng"].to("cpu"))
-    if state["order"] is not None:
-        trainer._use_order(state["order"], state["cursor"])
+        with zipfile.ZipFile(path) as zf:
+            state = torch.load(io.BytesIO(zf.read(STATE)), map_location="cpu", weights_only=True)
+    except (OSError, zipfile.BadZipFile, KeyError, RuntimeError, EOFError) as err:
+        raise _error(path, f"cannot read the checkpoint's state ({err})") from None
+    trainer = Trainer(exp, dataset=dataset, source=source)
+    try:
+        trainer.load_state_dict(state)
+    except (KeyError, ValueError, TypeError, RuntimeError) as err:
+        raise _error(path, f"the checkpoint's state does not fit its experiment ({err})") from None
+    trainer.set_epochs(exp.train.epochs)  # a finished run goes on if `exp` asks for more epochs
     return trainer

@@ -24,8 +24,20 @@ def _mps_label() -> str | None:
     return "mps (Apple GPU)"
 
 
+def cpu_threads() -> int:
+    """The threads CPU training uses: 1 (small networks run fastest on one: thread hand-off
+    costs more than the math), or TUIDL_THREADS when it is a whole number ≥ 1."""
+    try:
+        return max(1, int(os.environ.get("TUIDL_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
 def _cpu_label() -> str:
-    return f"cpu ({platform.machine() or 'unknown'}, {torch.get_num_threads()} threads)"
+    """Names the thread count training uses (set by configure_cpu_threads), not whatever
+    torch happens to use before a trainer is built."""
+    n = cpu_threads()
+    return f"cpu ({platform.machine() or 'unknown'}, {n} thread{'' if n == 1 else 's'})"
 
 
 def available_devices() -> dict[str, str | None]:
@@ -65,8 +77,5 @@ def describe(device: torch.device) -> str:
 
 
 def configure_cpu_threads() -> None:
-    """Small networks run fastest on one thread: thread hand-off costs more than the math.
-
-    TUIDL_THREADS overrides it.
-    """
-    torch.set_num_threads(int(os.environ.get("TUIDL_THREADS", "1")))
+    """Makes torch use cpu_threads() threads, the count the CPU's label names."""
+    torch.set_num_threads(cpu_threads())

@@ -14,14 +14,19 @@ import torch
 from torch import Tensor
 
 from .activations import scalar
+from .facts import LOSSES as FACTS
+from .facts import LossFacts
 
 
 class Loss:
-    name: str = ""
-    title: str = ""
-    formula: str = ""
-    grad_formula: str = ""
-    output_activation: str = "linear"
+    """A loss's value and gradients; its name, formulas and output activation are its
+    facts' (tuidl.engine.facts)."""
+
+    facts: LossFacts
+
+    @property
+    def name(self) -> str:
+        return self.facts.name
 
     def prepare_targets(self, y: np.ndarray, n_out: int, device=None, dtype=torch.float32) -> Tensor:
         """Targets as this loss wants them, on `device`."""
@@ -55,7 +60,7 @@ class Loss:
         return (pred == target).to(torch.float64).mean().item()
 
     def __repr__(self) -> str:
-        return f"Loss({self.name}: {self.formula})"
+        return f"Loss({self.name}: {self.facts.formula})"
 
 
 def _as_column(y: np.ndarray, device, dtype) -> Tensor:
@@ -64,11 +69,7 @@ def _as_column(y: np.ndarray, device, dtype) -> Tensor:
 
 
 class BCE(Loss):
-    name = "bce"
-    title = "binary cross-entropy"
-    formula = "L = −(1/N) Σ [y log ŷ + (1 − y) log(1 − ŷ)],  ŷ = σ(z)"
-    grad_formula = "∂L/∂z = (σ(z) − y) / N"
-    output_activation = "sigmoid"
+    facts = FACTS["bce"]
 
     def prepare_targets(self, y, n_out, device=None, dtype=torch.float32):
         return _as_column(y, device, dtype)  # class indices 0/1 -> (N, 1) floats
@@ -87,11 +88,7 @@ class BCE(Loss):
 
 
 class CrossEntropy(Loss):
-    name = "ce"
-    title = "cross-entropy"
-    formula = "L = −(1/N) Σ log softmax(z)_y"
-    grad_formula = "∂L/∂z = (softmax(z) − onehot(y)) / N"
-    output_activation = "softmax"
+    facts = FACTS["ce"]
 
     def prepare_targets(self, y, n_out, device=None, dtype=torch.float32):
         return torch.as_tensor(np.asarray(y).reshape(-1).astype(np.int64), device=device)  # (N,) class indices
@@ -114,11 +111,7 @@ class CrossEntropy(Loss):
 
 
 class MSE(Loss):
-    name = "mse"
-    title = "mean squared error"
-    formula = "L = (1/(N·K)) Σ (ŷ − y)²"
-    grad_formula = "∂L/∂ŷ = 2(ŷ − y) / (N·K)"
-    output_activation = "linear"
+    facts = FACTS["mse"]
 
     def prepare_targets(self, y, n_out, device=None, dtype=torch.float32):
         y = np.asarray(y)

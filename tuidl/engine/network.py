@@ -135,7 +135,7 @@ class Network:
         self.flat_params = flat.to(device=self.device, dtype=dtype)  # every W and b, one tensor
         self.flat_grads = torch.zeros_like(self.flat_params)  # every dL/dW and dL/db
 
-        acts = list(activations) + [self.loss.output_activation]
+        acts = list(activations) + [self.loss.facts.output_activation]
         drops = [float(p) for p in dropouts] + [0.0]
         self.layers: list[Dense] = []
         offset = 0

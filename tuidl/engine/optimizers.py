@@ -3,8 +3,8 @@
 Each optimizer follows torch.optim's single-tensor implementation op for op (same
 order of floating-point operations), so float64 results match torch.optim to ~1e-15.
 
-Notation in `rule`: θ parameter, g gradient (plus λθ with weight_decay λ), γ learning
-rate, t step count (1 for the first step).
+Each optimizer's name, symbols and update rule as text are its facts' (tuidl.engine.facts);
+`rule` and `legend` read them with the options in use.
 
 Speed: when the parameters are consecutive views of one flat tensor (as Network makes
 them), and so are the gradients, a step updates that flat tensor in one go: one tensor op
@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from .facts import OPTIMIZERS as FACTS
+from .facts import OptimizerFacts
 
 
 def _fmt(v: object) -> str:
@@ -42,7 +45,7 @@ def _flat_base(tensors: list[Tensor]) -> Tensor | None:
 
 
 class Optimizer:
-    name: str = ""
+    facts: OptimizerFacts
     state_names: tuple[str, ...] = ()  # the state tensors this rule keeps, torch.optim's names
 
     def __init__(self, params: list[Tensor], lr: float, options: dict | None = None):
@@ -77,10 +80,21 @@ class Optimizer:
         """One step on parameter p (in place) with gradient g, state st, step number t."""
         raise NotImplementedError
 
+    # --- the facts -----------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.facts.name
+
     @property
     def rule(self) -> list[str]:
         """The update rule as text lines, for the options in use."""
-        raise NotImplementedError
+        return self.facts.rule(self.lr, self.options, max(self.step_count, 1))
+
+    @property
+    def legend(self) -> list[str]:
+        """What the rule's symbols stand for, with their values."""
+        return self.facts.legend(self.lr, self.options, max(self.step_count, 1))
 
     # --- the step ----------------------------------------------------------------------
 
@@ -104,7 +118,7 @@ class Optimizer:
         return self._flat_g
 
     def step(self, grads: list[Tensor]) -> None:
-        """θ ← θ − update, in place, for every parameter; `grads` in the order of params."""
+        """θ′ = θ + Δθ, in place, for every parameter; `grads` in the order of params."""
         self.step_count += 1
         t = self.step_count
         g = self._flat_grads(grads)
@@ -115,7 +129,7 @@ class Optimizer:
             terms: dict[str, Tensor] = {}
             old = self._flat_p.clone()
             self._update(self._flat_p, g, self._flat_state, t, terms)
-            terms["update"] = old - self._flat_p  # Δθ actually applied: θ_new = θ_old − Δθ
+            terms["update"] = self._flat_p - old  # Δθ, the change applied: θ′ = θ + Δθ
             scalars = {k: v for k, v in terms.items() if v.dim() == 0}
             self.terms = [dict(d, **scalars) for d in
                           self._split({k: v for k, v in terms.items() if v.dim() > 0})]
@@ -129,7 +143,7 @@ class Optimizer:
                 continue
             old = p.detach().clone()
             self._update(p, gi, self.state[i], t, self.terms[i])
-            self.terms[i]["update"] = old - p
+            self.terms[i]["update"] = p - old
 
     # --- save and resume ---------------------------------------------------------------
 
@@ -177,12 +191,8 @@ def _decayed(g: Tensor, p: Tensor, wd: float) -> Tensor:
     return g.add(p, alpha=wd) if wd != 0 else g
 
 
-def _wd_line(wd: float) -> str:
-    return f"g = ∇L(θ) + λθ          λ = {_fmt(wd)}" if wd != 0 else "g = ∇L(θ)"
-
-
 class SGD(Optimizer):
-    name = "sgd"
+    facts = FACTS["sgd"]
 
     def _state_names(self):
         return ("momentum_buffer",) if self.options.get("momentum", 0.0) != 0 else ()
@@ -211,26 +221,9 @@ class SGD(Optimizer):
                 g = buf
         p.add_(g, alpha=-self.lr)  # θ ← θ − γ·g
 
-    @property
-    def rule(self):
-        o = self.options
-        mu, tau = o.get("momentum", 0.0), o.get("dampening", 0.0)
-        lines = [_wd_line(o.get("weight_decay", 0.0))]
-        if mu != 0:
-            damp = "(1 − τ)·g" if tau != 0 else "g"
-            lines.append(f"b = μ·b + {damp}  (b = g at t = 1)     μ = {_fmt(mu)}"
-                         + (f", τ = {_fmt(tau)}" if tau != 0 else ""))
-            if o.get("nesterov", False):
-                lines.append(f"θ ← θ − γ·(g + μ·b)     γ = {_fmt(self.lr)}")
-            else:
-                lines.append(f"θ ← θ − γ·b     γ = {_fmt(self.lr)}")
-        else:
-            lines.append(f"θ ← θ − γ·g     γ = {_fmt(self.lr)}")
-        return lines
-
 
 class Adam(Optimizer):
-    name = "adam"
+    facts = FACTS["adam"]
 
     def _state_names(self):
         names = ("exp_avg", "exp_avg_sq")
@@ -260,24 +253,9 @@ class Adam(Optimizer):
             terms["v_hat"] = v / bc2
             terms["denom"] = denom
 
-    @property
-    def rule(self):
-        o = self.options
-        beta1, beta2 = o.get("betas", (0.9, 0.999))
-        lines = [_wd_line(o.get("weight_decay", 0.0)),
-                 f"m = β₁·m + (1 − β₁)·g      β₁ = {_fmt(float(beta1))}",
-                 f"v = β₂·v + (1 − β₂)·g²     β₂ = {_fmt(float(beta2))}"]
-        if o.get("amsgrad", False):
-            lines.append("v_max = max(v_max, v)")
-            lines += ["m̂ = m/(1 − β₁ᵗ)    v̂ = v_max/(1 − β₂ᵗ)"]
-        else:
-            lines += ["m̂ = m/(1 − β₁ᵗ)    v̂ = v/(1 − β₂ᵗ)"]
-        lines.append(f"θ ← θ − γ·m̂/(√v̂ + ε)     γ = {_fmt(self.lr)}, ε = {_fmt(o.get('eps', 1e-8))}")
-        return lines
-
 
 class RMSprop(Optimizer):
-    name = "rmsprop"
+    facts = FACTS["rmsprop"]
 
     def _state_names(self):
         names = ("square_avg",)
@@ -311,28 +289,9 @@ class RMSprop(Optimizer):
             terms["g"] = g.clone()
             terms["denom"] = avg
 
-    @property
-    def rule(self):
-        o = self.options
-        alpha, mu = o.get("alpha", 0.99), o.get("momentum", 0.0)
-        lines = [_wd_line(o.get("weight_decay", 0.0)),
-                 f"v = α·v + (1 − α)·g²     α = {_fmt(alpha)}"]
-        if o.get("centered", False):
-            lines.append("ḡ = α·ḡ + (1 − α)·g")
-            den = "√(v − ḡ²) + ε"
-        else:
-            den = "√v + ε"
-        tail = f"γ = {_fmt(self.lr)}, ε = {_fmt(o.get('eps', 1e-8))}"
-        if mu > 0:
-            lines.append(f"b = μ·b + g/({den})     μ = {_fmt(mu)}")
-            lines.append(f"θ ← θ − γ·b     {tail}")
-        else:
-            lines.append(f"θ ← θ − γ·g/({den})     {tail}")
-        return lines
-
 
 class Adagrad(Optimizer):
-    name = "adagrad"
+    facts = FACTS["adagrad"]
     state_names = ("sum",)
 
     def _initial_value(self, name):
@@ -352,22 +311,9 @@ class Adagrad(Optimizer):
             terms["clr"] = torch.tensor(clr, dtype=torch.float64)
             terms["denom"] = std
 
-    @property
-    def rule(self):
-        o = self.options
-        lines = [_wd_line(o.get("weight_decay", 0.0)), "s = s + g²"
-                 + (f"   (s₀ = {_fmt(float(o['initial_accumulator_value']))})"
-                    if o.get("initial_accumulator_value", 0.0) else "")]
-        if o.get("lr_decay", 0.0):
-            lines.append(f"γ̃ = γ/(1 + (t − 1)·d)     d = {_fmt(o['lr_decay'])}")
-            lines.append(f"θ ← θ − γ̃·g/(√s + ε)     γ = {_fmt(self.lr)}, ε = {_fmt(o.get('eps', 1e-10))}")
-        else:
-            lines.append(f"θ ← θ − γ·g/(√s + ε)     γ = {_fmt(self.lr)}, ε = {_fmt(o.get('eps', 1e-10))}")
-        return lines
-
 
 class Adadelta(Optimizer):
-    name = "adadelta"
+    facts = FACTS["adadelta"]
     state_names = ("square_avg", "acc_delta")
 
     def _update(self, p, g, st, t, terms):
@@ -385,18 +331,9 @@ class Adadelta(Optimizer):
             terms["g"] = g.clone()
             terms["delta"] = delta
 
-    @property
-    def rule(self):
-        o = self.options
-        return [_wd_line(o.get("weight_decay", 0.0)),
-                f"v = ρ·v + (1 − ρ)·g²     ρ = {_fmt(o.get('rho', 0.9))}",
-                f"Δ = √(u + ε)/√(v + ε)·g     ε = {_fmt(o.get('eps', 1e-6))}",
-                "u = ρ·u + (1 − ρ)·Δ²",
-                f"θ ← θ − γ·Δ     γ = {_fmt(self.lr)}"]
-
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    c.name: c for c in (SGD, Adam, RMSprop, Adagrad, Adadelta)
+    c.facts.name: c for c in (SGD, Adam, RMSprop, Adagrad, Adadelta)
 }
 
 

@@ -17,7 +17,8 @@ class LayerRecord:
     optimizer_state maps "W" and "b" to that parameter's optimizer state after the step,
     with torch.optim's own names (exp_avg, momentum_buffer, ...); optimizer_terms maps them
     to the intermediate quantities of the update rule in this step (g with weight decay,
-    Adam's bias-corrected m_hat and v_hat, the applied update, ...), for display.
+    Adam's bias-corrected m_hat and v_hat, ...), for display, and "update" to Δθ, the
+    change applied: W_after = W + update.
     """
 
     index: int
@@ -50,6 +51,7 @@ class StepRecord:
     data_loss: float
     l1_term: float
     layers: list[LayerRecord]
+    loss_name: str  # the loss function: a key of tuidl.engine.facts.LOSSES (bce, ce, mse)
     optimizer: str
     lr: float
     options: dict[str, object]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -164,6 +165,7 @@ class Trainer:
             data_loss=data_loss,
             l1_term=l1_term,
             layers=[self._layer_record(i, before[i]) for i in range(len(self.network.layers))],
+            loss_name=self.network.loss.name,
             optimizer=self.optimizer.name,
             lr=self.optimizer.lr,
             options=dict(self.optimizer.options),
@@ -269,11 +271,73 @@ class Trainer:
             )
             return
         if record.epoch >= t.epochs:
-            self.status = f"finished {t.epochs} epochs"
+            self.status = f"finished {record.epoch} epochs"
 
     @property
     def diverged(self) -> bool:
         return self.status is not None and self.status.startswith("diverged")
+
+    @property
+    def finished(self) -> bool:
+        """Trained its epochs (raising train.epochs with set_epochs lets it go on)."""
+        return self.status is not None and self.status.startswith("finished")
+
+    def set_epochs(self, n: int) -> None:
+        """The epoch to train until. A finished run goes on when n is past the current epoch;
+        n at or below it finishes the run here, so the epoch count never passes the status."""
+        self.exp.train.epochs = n
+        if self.finished and self.epoch < n:
+            self.status = None
+        elif self.status is None and self.epoch >= n:
+            self.status = f"finished {self.epoch} epochs"
+
+    # -- save and resume ----------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything needed to go on exactly where this trainer stopped (CPU tensors and
+        plain values, loadable with torch.load(weights_only=True)); the experiment and the
+        dataset are not in it: load it into a Trainer built from the same experiment."""
+        return {
+            "network": self.network.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "history": [asdict(r) for r in self.history],
+            "epoch": self.epoch,
+            "step_count": self.step_count,
+            "status": self.status,
+            "best_epoch": self.best_epoch,
+            "best_val": self._best_val,
+            "best_params": None if self._best_params is None else [to_cpu(p) for p in self._best_params],
+            "order_rng": self._order_rng.get_state(),
+            "dropout_rng": self._dropout_rng.get_state(),
+            "dropout_rng_device": self.device.type,
+            "order": None if self._order is None else self._order.clone(),
+            "cursor": self._cursor,
+            "epoch_seconds": self._epoch_seconds,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Resume from state_dict(). On another device type the dropout generator cannot take
+        the saved state (CPU and CUDA generators differ) and is seeded from (seed, steps)
+        instead; every other number resumes exactly."""
+        self.network.load_state_dict(state["network"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.history = [EpochRecord(**r) for r in state["history"]]
+        self.epoch = int(state["epoch"])
+        self.step_count = int(state["step_count"])
+        self.status = state["status"]
+        self.best_epoch, self._best_val = int(state["best_epoch"]), float(state["best_val"])
+        best = state["best_params"]
+        self._best_params = None if best is None else [
+            torch.as_tensor(p).to(self.device, self.dtype) for p in best]
+        self._order_rng.set_state(state["order_rng"])
+        if state["dropout_rng_device"] == self.device.type:
+            self._dropout_rng.set_state(state["dropout_rng"])
+        else:
+            self._dropout_rng.manual_seed(self.exp.train.seed + self.step_count)
+        if state["order"] is None:
+            self._order, self._batches, self._cursor = None, [], 0
+        else:
+            self._use_order(torch.as_tensor(state["order"]), int(state["cursor"]))
+        self._epoch_seconds = float(state["epoch_seconds"])
 
     # -- views --------------------------------------------------------------------
     @torch.inference_mode()
@@ -298,6 +362,10 @@ class Trainer:
 
     def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(to_numpy(layer.W), to_numpy(layer.b)) for layer in self.network.layers]
+
+
+def to_cpu(t: torch.Tensor) -> torch.Tensor:
+    return t.detach().to("cpu", copy=True)
 
 
 def _plain(v: object) -> object:

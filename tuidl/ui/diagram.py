@@ -17,11 +17,10 @@ from textual import events
 from textual.message import Message
 from textual.strip import Strip
 
+from tuidl.engine.facts import ACTIVATIONS
 from tuidl.ui.cached import CachedLinesWidget
 from tuidl.ui.colors import BACKGROUND, NEUTRAL, blend, signed_color
 
-ACT_SHORT = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigm", "leaky_relu": "lrelu", "linear": "lin",
-             "softmax": "smax", "identity": "lin"}
 _BRAILLE = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [dy][dx]
 
 
@@ -174,7 +173,7 @@ class NetworkDiagram(CachedLinesWidget):
                 label = f"{m.output_label}"
             else:
                 units, act, drop = m.layers[c - 1]
-                label = f"{units} {ACT_SHORT.get(act, act)}"
+                label = f"{units} {ACTIVATIONS[act].short if act in ACTIVATIONS else act}"
                 if drop:
                     label += f" d{drop:g}"
             gap = min(xs[c + 1] - xs[c] if c + 1 < ncol else 2 * right + 4,

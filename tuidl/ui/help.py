@@ -12,12 +12,14 @@ HELP_TEXT = """\
 
 | key | what it does |
 |---|---|
-| `space` | run / pause training (epochs in a background thread) |
+| `space` | run / pause training (it runs in a process of its own) |
+| `+` / `-` | train faster / slower (1 epoch per second up to as fast as it goes) |
 | `e` | train one epoch |
 | `n` | step-through: the next phase of one training step |
 | `p` | step-through: the previous phase |
 | `[` `]` | step-through: previous / next example of the batch |
 | `↑` `↓` | step-through: previous / next neuron |
+| `PgUp` `PgDn` `Home` `End` | step-through: scroll the phase's text |
 | `escape` | leave the step-through view (back to the charts) |
 | `r` | reset: re-initialise the weights (epoch 0) |
 | `a` / `x` | add a layer after the selected one / delete the selected layer |
@@ -26,9 +28,11 @@ HELP_TEXT = """\
 | `?` | this help |
 | `q` | quit |
 
-Edit a value in the forms on the left and press `enter` (or leave the field): the value is
-checked, and if it is allowed the network is rebuilt and **re-initialised** (the screen
-says so). A value that is not allowed is refused with a message and never applied.
+Edit a value in the forms on the left and press `enter`: the value is checked, and if it
+is allowed the network is rebuilt and **re-initialised** (the screen says so); only the
+number of epochs keeps the weights. A value that is not allowed is refused with a message
+and never applied. `enter` and `escape` hand the keys back to the app (`escape` and
+leaving the field without `enter` keep the value in use).
 Click a column of the diagram (or a row of the layer list) to select a layer.
 
 # The screen
@@ -47,7 +51,9 @@ Click a column of the diagram (or a row of the layer list) to select a layer.
 Each press of `n` shows one phase of one step on one mini-batch:
 
 1. **Forward, layer 1 … L** — each layer computes z = W·a_prev + b, then a = g(z)
-   (dropout, if any, zeroes some a and scales the rest). The diagram highlights the layer.
+   (dropout, if any, zeroes some a and scales the rest). The selected neuron's sum is
+   written out with its numbers first, the whole matrices after it. The diagram
+   highlights the layer.
 2. **Loss** — the output ŷ is compared with the targets y: binary cross-entropy,
    cross-entropy or mean squared error, averaged over the batch (plus the L1 term).
 3. **Backward, layer L … 1** — backpropagation by the chain rule: dL/dz = dL/da · g′(z),

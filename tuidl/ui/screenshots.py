@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tuidl import config as cfg
 from tuidl.config import Layer
+from tuidl.ui import headless
 
 SIZE = (120, 40)
 
@@ -31,7 +32,7 @@ async def _shot(outdir: Path, name: str, exp: cfg.Experiment, script, size=SIZE)
     app = TuidlApp(exp, deterministic=True)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
-        await app.wait_ready()
+        await headless.wait_ready(app)
         await pilot.pause()
         await script(app, pilot)
         await pilot.pause(0.3)
@@ -45,14 +46,14 @@ async def _nothing(app, pilot) -> None:
 
 
 async def _trained(app, pilot) -> None:
-    await app.train_epochs(200)
+    await headless.train_epochs(app, 200)
 
 
 def _phase(n: int, epochs: int = 100):
     async def script(app, pilot) -> None:
-        await app.train_epochs(epochs)
+        await headless.train_epochs(app, epochs)
         await pilot.press("n")
-        await app.settle()
+        await headless.settle(app)
         for _ in range(n):
             await pilot.press("n")
         await pilot.pause()

@@ -1,0 +1,59 @@
+"""Shared fixtures and helpers: experiments, and driving the app through Pilot."""
+from __future__ import annotations
+
+import asyncio
+import functools
+
+from tuidl import config as cfg
+from tuidl.ui import headless
+
+
+def async_test(fn):
+    """Run an async test with asyncio.run (no pytest-asyncio needed)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(fn(*args, **kwargs))
+    return wrapper
+
+
+def small_exp(dataset: str = "circle") -> cfg.Experiment:
+    exp = cfg.default_experiment()
+    exp.data.dataset = dataset
+    exp.data.samples = 200
+    return exp
+
+
+def screen_text(app) -> str:
+    """What the terminal shows, as text."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def widget(app, selector: str):
+    """A widget of the main screen (also while the help or the palette is on top)."""
+    return app.main.query_one(selector)
+
+
+async def start(app, pilot) -> None:
+    await pilot.pause()
+    await headless.wait_ready(app)
+    await pilot.pause()
+
+
+async def submit(pilot, app, selector: str, text: str) -> None:
+    """Type a value into a field as a person does: focus it, replace the text, enter."""
+    field = widget(app, selector)
+    field.focus()
+    await pilot.pause()
+    field.value = text
+    await pilot.press("enter")
+    await headless.settle(app)
+    await pilot.pause()
+
+
+settle = headless.settle
+train_epochs = headless.train_epochs

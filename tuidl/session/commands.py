@@ -1,0 +1,83 @@
+"""What the app asks of the training process: small frozen dataclasses, one per command.
+
+Session.send(command) queues one and returns its id; the events that answer it (StepTaken,
+Failed) carry that id, and every Progress says the id of the last command fully processed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tuidl.config import Experiment
+
+
+@dataclass(frozen=True)
+class Build:
+    """A new network from `exp` (epoch 0). `dataset`: the Dataset the app already made from
+    exp.data (None: the worker makes it). `notice`: said once the network is built."""
+
+    exp: Experiment
+    dataset: Any = None
+    notice: str | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """Train epoch after epoch until Pause, the last epoch, early stopping or divergence."""
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Toggle:
+    """Run when paused, pause when running."""
+
+
+@dataclass(frozen=True)
+class TrainEpochs:
+    """Train n epochs now (the rest of the current one counts as the first)."""
+
+    n: int = 1
+
+
+@dataclass(frozen=True)
+class Step:
+    """One mini-batch step, recorded phase by phase: answered by StepTaken or Failed."""
+
+
+@dataclass(frozen=True)
+class Reset:
+    """The same experiment re-initialised: epoch 0, the initial weights."""
+
+
+@dataclass(frozen=True)
+class SetEpochs:
+    """The epoch to train until; the weights are kept (a finished run may go on)."""
+
+    n: int
+
+
+@dataclass(frozen=True)
+class SetGrid:
+    """The boundary's resolution the plane wants: nx columns, ny rows."""
+
+    nx: int
+    ny: int
+
+
+@dataclass(frozen=True)
+class SetSpeed:
+    """At most this many epochs per second while running; None: as fast as it goes."""
+
+    epochs_per_second: float | None
+
+
+@dataclass(frozen=True)
+class Quit:
+    pass
+
+
+Command = Build | Run | Pause | Toggle | TrainEpochs | Step | Reset | SetEpochs | SetGrid | SetSpeed | Quit

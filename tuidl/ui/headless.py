@@ -1,0 +1,53 @@
+"""Driving the app headless and deterministically: for the tests and the screenshots.
+
+Each helper waits for what the app has *shown*, not for what the engine has done: a
+command counts as done when the app has handled the snapshot that reports it.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+
+TIMEOUT = 120.0
+
+
+async def _until(app, ready, what: str, timeout: float = TIMEOUT) -> None:
+    end = time.monotonic() + timeout
+    while not ready():
+        if app.load_error:
+            raise RuntimeError(app.load_error)
+        if time.monotonic() > end:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.01)
+
+
+async def wait_ready(app, timeout: float = TIMEOUT) -> None:
+    """The forms are up, the engine has loaded and the first network is built."""
+    await _until(app, lambda: app.main.forms_ready and app.snap is not None and app.snap.exp is not None, "the engine did not load", timeout)
+    await pause(app)
+
+
+async def wait_done(app, command_id: int, timeout: float = TIMEOUT) -> None:
+    await _until(app, lambda: app.snap is not None and app.snap.done >= command_id,
+                 f"command {command_id} not done", timeout)
+    await pause(app)
+
+
+async def pause(app) -> None:
+    """Every widget has handled its messages (and posted what follows from them)."""
+    from textual.pilot import Pilot
+
+    await Pilot(app).pause()
+
+
+async def settle(app) -> None:
+    """Pending messages handled, and every command sent so far shown."""
+    await pause(app)
+    await wait_done(app, app.session.last_id)
+
+
+async def train_epochs(app, n: int) -> None:
+    """Train exactly n epochs and wait until they are on screen."""
+    from tuidl.session.commands import TrainEpochs
+
+    await wait_done(app, app.session.send(TrainEpochs(n)))

@@ -1,0 +1,254 @@
+"""The main screen: the side panel, the network, the plane, the training figures and the
+step-through, fed by the app (attributes down) and posting what the learner asks for
+(messages up).
+
+The first frame is the skeleton composed here: titled empty panes and the footer, with
+Textual and config alone imported. `fill` mounts what goes in them right after it (the
+views need numpy). The screen remembers what it was last handed (the experiment, the
+selected layer, the snapshot) only to redraw the views that depend on several of them.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Static
+
+from tuidl import config as cfg
+from tuidl.ui.views import FiguresLine, Stats, TopBar, arch
+
+if TYPE_CHECKING:
+    from tuidl.session import Snapshot
+
+COMPACT_WIDTH = 110
+COMPACT_HEIGHT = 32
+MESSAGE_SECONDS = 12  # a message older than this says nothing about the screen any more
+
+
+class MainScreen(Screen):
+    # PgUp/PgDn/Home/End scroll the step-through whenever it is shown: nothing is focused there.
+    BINDINGS = [
+        Binding("pageup", "scroll_step(-1)", "page up", show=False),
+        Binding("pagedown", "scroll_step(1)", "page down", show=False),
+        Binding("home", "scroll_step_to(0)", "top", show=False),
+        Binding("end", "scroll_step_to(1)", "bottom", show=False),
+    ]
+
+    class GridWanted(Message):
+        """The plane's heatmap needs the boundary at another resolution."""
+
+        def __init__(self, size: tuple[int, int]) -> None:
+            super().__init__()
+            self.size = size
+
+    def __init__(self, exp: cfg.Experiment, deterministic: bool = False) -> None:
+        super().__init__(id="main")
+        self.exp = exp
+        self.deterministic = deterministic
+        self.selected: int | None = None
+        self.snap: Snapshot | None = None
+        self.device: str | None = None
+        self.stepping = False
+        self.filled = False  # the views are mounted
+        self.forms_ready = False  # and the forms in the side panel
+        self._grid_asked: tuple[int, int] | None = None
+        self._message_timer = None
+
+    # -- layout --------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield TopBar("", id="topbar")
+        with Horizontal(id="body"):
+            yield Vertical(id="side-pane")
+            with Horizontal(id="views"):
+                with Vertical(id="centre"):
+                    yield Vertical(id="diagram-pane")
+                    yield Vertical(id="plane-pane")
+                yield Vertical(id="right")
+        yield FiguresLine("", id="figures")
+        yield Static("", id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#diagram-pane").border_title = f"network {arch(self.exp)}"
+        self.query_one("#plane-pane").border_title = "decision boundary · ● train ○ validation"
+        self.query_one("#right").border_title = "training"
+        self.query_one(TopBar).show(self.exp, None)
+        self._apply_size(self.size.width, self.size.height)
+
+    async def fill(self, dataset) -> None:
+        """Mount the panes' contents (after the first frame), then the forms."""
+        from tuidl.ui.diagram import NetworkDiagram
+        from tuidl.ui.plane import BoundaryPlane
+        from tuidl.ui.side_panel import SidePanel
+        from tuidl.ui.stepthrough import StepThroughPanel
+        from tuidl.ui.views import Charts
+
+        side = SidePanel(self.exp, id="side")
+        await self.query_one("#side-pane").mount(side)
+        if self.focused is None:  # the screen's auto-focus ran before the side panel was there
+            self.focus_next()
+        await self.query_one("#diagram-pane").mount(NetworkDiagram(id="diagram"))
+        await self.query_one("#plane-pane").mount(BoundaryPlane(id="plane"))
+        await self.query_one("#right").mount_all([
+            Stats("", id="stats"),
+            ContentSwitcher(Charts(id="charts"), StepThroughPanel(id="stepthrough"), id="right-switch",
+                            initial="charts"),
+        ])
+        self.query_one(BoundaryPlane).set_dataset(dataset)
+        self.filled = True
+        self._redraw()
+        await side.populate()
+        side.load(self.exp, self.selected)
+        self.forms_ready = True
+
+    @property
+    def side(self):
+        from tuidl.ui.side_panel import SidePanel
+
+        return self.query_one(SidePanel)
+
+    def on_resize(self, event) -> None:
+        self._apply_size(event.size.width, event.size.height)
+        self.call_after_refresh(self._check_grid)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
+        if self.has_class("-compact") != compact:  # restyling every widget is costly: only on a change
+            self.set_class(compact, "-compact")
+
+    # -- attributes down -----------------------------------------------------------------
+    def show_experiment(self, exp: cfg.Experiment, selected: int | None, dataset=None) -> None:
+        """A new experiment (and its dataset when the data changed)."""
+        self.exp, self.selected = exp, selected
+        if not self.filled:
+            self.query_one(TopBar).show(exp, self.device)
+            return
+        if dataset is not None:
+            from tuidl.ui.plane import BoundaryPlane
+
+            self.query_one(BoundaryPlane).set_dataset(dataset)
+        self.side.load(exp, selected)
+        self._redraw()
+
+    def show_selected(self, selected: int | None) -> None:
+        self.selected = selected
+        if self.filled:
+            self.side.load(self.exp, selected)
+            self._redraw_diagram()
+
+    def show_engine(self, device: str | None, devices: dict | None = None, failed: bool = False) -> None:
+        self.device = device
+        self.query_one(TopBar).show(self.exp, device, failed)
+        if self.filled and devices is not None:
+            self.side.set_devices(devices, device or "")
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        self.snap = snap
+        if not self.filled:
+            return
+        from tuidl.ui.plane import BoundaryPlane
+        from tuidl.ui.views import Charts
+
+        self.device = snap.device_label if not self.deterministic else snap.device_label.split(" ")[0]
+        self.query_one(TopBar).show(self.exp, self.device)
+        self.query_one(Stats).show(snap, self.deterministic)
+        self.query_one(FiguresLine).show(snap)
+        self.query_one(Charts).show(snap)
+        plane = self.query_one(BoundaryPlane)
+        if snap.boundary is not None and snap.exp is not None and snap.exp.data == self.exp.data:
+            plane.set_boundary(snap.boundary)
+        if not self.stepping:
+            self._redraw_diagram()
+        self.side.set_running(snap.running, ready=snap.exp is not None)
+        self._check_grid()
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.query_one("#message", Static).update(Text(text, style="bold red" if error else "green"))
+        if self._message_timer is not None:
+            self._message_timer.stop()
+        self._message_timer = self.set_timer(MESSAGE_SECONDS, lambda: self.query_one("#message", Static).update(""))
+
+    def _redraw(self) -> None:
+        from tuidl.ui.plane import BoundaryPlane
+
+        self.query_one(TopBar).show(self.exp, self.device)
+        self.query_one(Stats).show(self.snap, self.deterministic)
+        self.query_one("#plane-pane").border_title = self.query_one(BoundaryPlane).title
+        self._redraw_diagram()
+
+    def _redraw_diagram(self) -> None:
+        from tuidl.ui.diagram import NetworkDiagram
+        from tuidl.ui.diagram_models import network_model, step_model
+        from tuidl.ui.stepthrough import StepThroughPanel
+
+        cursor = self.query_one(StepThroughPanel).cursor
+        pane = self.query_one("#diagram-pane")
+        if self.stepping and cursor is not None:
+            model = step_model(self.exp, cursor)
+            pane.border_title = "network · step-through"
+        else:
+            weights = self.snap.weights if self.snap is not None else None
+            model = network_model(self.exp, weights, self.selected)
+            pane.border_title = f"network {arch(self.exp)}"
+        self.query_one(NetworkDiagram).set_model(model)
+
+    def _check_grid(self) -> None:
+        from tuidl.ui.plane import BoundaryPlane
+
+        if not self.filled or self.snap is None or self.snap.exp is None:
+            return
+        grid = self.query_one(BoundaryPlane).grid_size
+        if grid != self.snap.boundary_size and grid != self._grid_asked:
+            self._grid_asked = grid
+            self.post_message(self.GridWanted(grid))
+
+    # -- the step-through ----------------------------------------------------------------
+    @property
+    def step_panel(self):
+        from tuidl.ui.stepthrough import StepThroughPanel
+
+        return self.query_one(StepThroughPanel)
+
+    def enter_step(self) -> None:
+        if self.stepping or not self.filled:
+            return
+        self.stepping = True
+        self.query_one("#right-switch", ContentSwitcher).current = "stepthrough"
+        right = self.query_one("#right")
+        right.border_title = "step-through"
+        right.add_class("-step")
+        self.add_class("-stepping")
+        self.set_focus(None)  # the app's keys (n, p, [, ], ↑, ↓) drive the step-through
+        self.call_after_refresh(lambda: right.scroll_visible(animate=False))
+        if self.step_panel.cursor is None:
+            self.step_panel.clear("taking one training step…")
+
+    def leave_step(self, clear: bool = False) -> None:
+        if clear and self.filled:
+            self.step_panel.clear()
+        if not self.stepping:
+            return
+        self.stepping = False
+        self.query_one("#right-switch", ContentSwitcher).current = "charts"
+        right = self.query_one("#right")
+        right.border_title = "training"
+        right.remove_class("-step")
+        self.remove_class("-stepping")
+        self._redraw_diagram()
+
+    def on_step_through_panel_phase_shown(self) -> None:
+        if self.stepping:
+            self._redraw_diagram()
+
+    def action_scroll_step(self, pages: int) -> None:
+        if self.stepping:
+            self.step_panel.scroll_page(pages)
+
+    def action_scroll_step_to(self, end: int) -> None:
+        if self.stepping:
+            (self.step_panel.scroll_to_end if end else self.step_panel.scroll_to_start)()
