@@ -440,3 +440,18 @@ async def test_fast_presses_of_n_are_not_lost_while_the_step_is_on_its_way():
             app.post_message(events.Key("n", "n"))
         await settle(app)
         assert app.main.step_panel.cursor.phase_index == 3
+
+
+@async_test
+async def test_a_message_clears_itself_once_it_is_stale(monkeypatch):
+    from tuidl.ui import main_screen
+
+    monkeypatch.setattr(main_screen, "MESSAGE_SECONDS", 0.3)
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await pilot.press("3")
+        await submit(pilot, app, "#f-lr", "0.1")
+        assert "re-initialised" in screen_text(app)
+        await pilot.pause(0.5)
+        assert "re-initialised" not in screen_text(app)
