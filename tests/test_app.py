@@ -455,3 +455,42 @@ async def test_a_message_clears_itself_once_it_is_stale(monkeypatch):
         assert "re-initialised" in screen_text(app)
         await pilot.pause(0.5)
         assert "re-initialised" not in screen_text(app)
+
+
+@async_test
+async def test_gradients_view_and_gradient_check():
+    from tuidl.ui.gradcheck_view import GradCheckScreen
+
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await train_epochs(app, 5)
+        await pilot.press("g")
+        await pilot.pause(0.6)
+        text = screen_text(app)
+        assert "layer 1" in text and "layer 3" in text  # one line per layer's ‖dL/dW‖
+        assert len(app.snap.history[-1].grad_norms) == 3
+        await pilot.press("g")
+        await pilot.pause()
+        assert "loss" in screen_text(app)
+        await pilot.press("G")
+        await settle(app)
+        for _ in range(100):
+            if isinstance(app.screen, GradCheckScreen):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, GradCheckScreen) and app.screen.report.passed
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, GradCheckScreen)
+
+
+@async_test
+async def test_divergence_is_explained_and_the_step_through_opens_on_that_step():
+    app = TuidlApp(diverging_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await train_epochs(app, 1)
+        assert app.snap.diverged and app.main.stepping  # opened by itself on the diverging step
+        record = app.main.step_panel.cursor.record
+        assert "went first" in app.last_message and f"step {record.step}" in app.last_message

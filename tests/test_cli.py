@@ -23,7 +23,8 @@ def test_train_json_reaches_95_percent_on_the_example():
     assert len(lines) == 201
     epochs, final = lines[:-1], lines[-1]
     assert [e["epoch"] for e in epochs] == list(range(1, 201))
-    assert set(epochs[0]) == {"epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy", "seconds"}
+    assert set(epochs[0]) == {"epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy", "seconds",
+                              "grad_norms", "update_ratios"}
     assert all(e["seconds"] > 0 for e in epochs)
     assert final["final"] is True
     assert final["val_accuracy"] >= 0.95

@@ -452,3 +452,140 @@ def test_get_field_reads_what_set_field_writes():
         assert C.get_field(C.set_field(e, key, text), key) == value
     with pytest.raises(KeyError):
         C.get_field(e, "train.speed.x")
+
+
+# --------------------------------------------------------------------------- inline weights and points
+
+PERCEPTRON = """
+[data]
+dataset = "points"
+x = [[-1, 2], [1, 1], [2, -1]]
+y = [0, 1, 1]
+[model]
+hidden = []
+weights = [{ W = [[3, -2]], b = [1] }]
+[train]
+batch_size = 3
+"""
+
+TWO_LAYERS = """
+[model]
+hidden = [{ units = 3, activation = "relu" }]
+weights = [
+  { W = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], b = [0.1, 0.2, 0.3] },
+  { W = [[0.5, -0.5, 0.25]], b = [-1.0] },
+]
+"""
+
+
+def test_weights_and_points_load_as_floats_and_round_trip():
+    e = C.loads(PERCEPTRON, SRC)
+    assert e.model.weights == [C.LayerWeights(W=[[3.0, -2.0]], b=[1.0])]
+    assert all(isinstance(v, float) for v in e.model.weights[0].W[0] + e.model.weights[0].b)
+    assert e.data.x == [[-1.0, 2.0], [1.0, 1.0], [2.0, -1.0]] and isinstance(e.data.x[0][0], float)
+    assert e.data.y == [0, 1, 1] and all(isinstance(v, int) for v in e.data.y)  # labels stay integers
+    for exp in (e, C.loads(TWO_LAYERS, SRC)):
+        text = C.dumps(exp)
+        back = C.loads(text, SRC)
+        assert back == exp and C.dumps(back) == text
+
+
+def test_points_with_validation_set_and_axis_labels_round_trip(tmp_path):
+    e = C.loads(PERCEPTRON, SRC)
+    e.data.x_val, e.data.y_val = [[0.5, 0.5]], [1]
+    e.data.axis_labels = ["lectures attended", "hours on the final project"]
+    e.train.early_stopping = 5  # allowed: there is a validation set
+    C.validate(e)
+    C.save(e, tmp_path / "p.toml")
+    assert C.load(tmp_path / "p.toml") == e
+
+
+def test_a_file_without_inline_data_writes_no_inline_keys():
+    text = C.dumps(C.default_experiment())
+    for key in ("x =", "y =", "x_val", "y_val", "axis_labels", "weights"):
+        assert key not in text
+
+
+@pytest.mark.parametrize("text, key, words", [
+    # weights: count, shapes (naming the layer and both shapes), types, keys
+    ("[model]\nhidden = []\nweights = [{ W = [[3.0, -2.0]], b = [1.0] }, { W = [[1.0]], b = [0.0] }]\n",
+     "model.weights", ["2 entries", "this network has 1"]),
+    ("[model]\nhidden = []\nweights = [{ W = [[3.0, -2.0, 1.0]], b = [1.0] }]\n",
+     "model.weights[0].W", ["shape (1, 3)", "the output layer", "needs (1, 2)", "2 input features (x1, x2)"]),
+    ("[model]\nhidden = [{ units = 3 }]\nweights = [{ W = [[1.0, 2.0]], b = [0.0] }, { W = [[1.0, 1.0, 1.0]], b = [0.0] }]\n",
+     "model.weights[0].W", ["shape (1, 2)", "model.hidden[0]", "needs (3, 2)", "out = 3 units"]),
+    ("[model]\nhidden = [{ units = 3 }]\nweights = [{ W = [[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]], b = [0.0, 0.0, 0.0] }, { W = [[1.0, 1.0]], b = [0.0] }]\n",
+     "model.weights[1].W", ["shape (1, 2)", "the output layer", "needs (1, 3)", "the 3 units of model.hidden[0]"]),
+    ('[model]\nhidden = []\nweights = [{ W = [[1.0, 2.0], [3.0, 4.0]], b = [0.0, 0.0] }]\n[train]\nloss = "ce"\n'
+     '[data]\ndataset = "gauss"\nclasses = 3\n', "model.weights[0].W", ["needs (3, 2)", '3 output units for loss "ce"']),
+    ("[model]\nhidden = []\nweights = [{ W = [[1.0, 2.0], [3.0]], b = [0.0] }]\n", "model.weights[0].W",
+     ["rows of finite numbers"]),
+    ("[model]\nhidden = []\nweights = [{ W = [[1.0, nan]], b = [0.0] }]\n", "model.weights[0].W", ["finite"]),
+    ("[model]\nhidden = []\nweights = [{ W = [[1.0, 2.0]], b = [0.0, 1.0] }]\n", "model.weights[0].b",
+     ["2 numbers", "1 unit"]),
+    ('[model]\nhidden = []\nweights = [{ W = [[1.0, 2.0]], b = ["0"] }]\n', "model.weights[0].b", ["finite numbers"]),
+    ("[model]\nhidden = []\nweights = [{ W = [[1.0, 2.0]] }]\n", "model.weights[0].b", ["missing"]),
+    ("[model]\nhidden = []\nweights = [{ W = [[1.0, 2.0]], b = [0.0], c = 1 }]\n", "model.weights[0].c", ["W, b"]),
+    ("[model]\nweights = 3\n", "model.weights", ["one per dense layer"]),
+    ("[model]\nweights = [3]\n", "model.weights[0]", ["W = [[...]]"]),
+    # points: empty, ragged, counts, labels, loss, validation set, axis labels, batch
+    ('[data]\ndataset = "points"\n', "data.x", ['dataset "points"']),
+    ('[data]\ndataset = "points"\nx = [[1.0, 2.0], [3.0]]\ny = [0, 1]\n', "data.x[1]", ["two finite numbers"]),
+    ('[data]\ndataset = "points"\nx = [[1.0, 2.0, 3.0]]\ny = [0]\n', "data.x[0]", ["two finite numbers"]),
+    ('[data]\ndataset = "points"\nx = [[1.0, inf]]\ny = [0]\n', "data.x[0]", ["finite"]),
+    ('[data]\ndataset = "points"\nx = [[1.0, 2.0], [3.0, 4.0]]\ny = [0]\n', "data.y", ["1 value", "2 points"]),
+    ('[data]\ndataset = "points"\nx = [[1.0, 2.0]]\ny = [0]\nx_val = [[1.0, 1.0]]\n', "data.y_val",
+     ["0 values", "1 point"]),
+    ('[data]\ndataset = "points"\nx = [[1.0, 2.0]]\ny = ["yes"]\n', "data.y[0]", ["finite number"]),
+    ('[data]\ndataset = "points"\nx = [[1.0, 2.0], [0.0, 0.0]]\ny = [1, 2]\n', "data.y[1]", ["class from 0 to 1"]),
+    ('[data]\ndataset = "points"\nx = [[1.0, 2.0], [0.0, 0.0]]\ny = [1, -1]\n', "data.y[1]", ["class from 0 to 1"]),
+    ('[data]\ndataset = "points"\nx = [[1.0, 2.0], [0.0, 0.0]]\ny = [1, 0.5]\n[train]\nbatch_size = 2\n',
+     "data.y[1]", ["decimal point", 'loss "bce"', "integers"]),
+    ('[data]\ndataset = "points"\nx = [[1.0, 2.0]]\ny = [1]\nx_val = [[0.0, 0.0]]\ny_val = [0.0]\n[train]\nbatch_size = 1\n',
+     "data.y_val[0]", ["decimal point"]),
+    ('[data]\ndataset = "points"\nx = [[1.0, 2.0], [0.0, 0.0]]\ny = [1, 0]\n', "train.batch_size", ["from 1 to 2"]),
+    ('[data]\ndataset = "points"\nx = [[1.0, 2.0]]\ny = [1]\n[train]\nbatch_size = 1\nearly_stopping = 10\n',
+     "train.early_stopping", ["validation points"]),
+    ('[data]\naxis_labels = ["only one"]\n', "data.axis_labels", ["two names"]),
+    ('[data]\naxis_labels = ["a", ""]\n', "data.axis_labels[1]", ["1 to 40 characters"]),
+])
+def test_inline_errors_name_the_key_and_the_rule(text, key, words):
+    err = _err(text)
+    assert err.key == key, str(err)
+    for word in words:
+        assert word in str(err), str(err)
+
+
+def test_points_with_decimal_values_are_a_regression_set():
+    e = C.loads('[data]\ndataset = "points"\nx = [[0.0, 0.0], [1.0, 1.0]]\ny = [0.25, 1.0]\n'
+                '[train]\nloss = "mse"\nbatch_size = 2\n', SRC)
+    assert C.task(e) == "regression" and C.is_regression(e.data)
+    ints = C.loads('[data]\ndataset = "points"\nx = [[0.0, 0.0], [1.0, 1.0]]\ny = [0, 1]\n[train]\nbatch_size = 2\n', SRC)
+    assert C.task(ints) == "binary" and C.split_sizes(ints.data) == (2, 0)
+    # choosing the points from another dataset takes mse for values, and back again
+    circle = C.change_dataset(e, "circle")
+    assert circle.train.loss == "bce" and C.change_dataset(circle, "points").train.loss == "mse"
+
+
+def test_points_can_have_more_classes():
+    e = C.loads('[data]\ndataset = "points"\nclasses = 3\nx = [[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]]\n'
+                'y = [0, 1, 2]\n[train]\nloss = "ce"\nbatch_size = 3\n', SRC)
+    assert C.task(e) == "multiclass" and C.output_units(e) == 3
+
+
+def test_weights_stay_while_they_fit_the_network_and_go_when_they_do_not():
+    e = C.loads(TWO_LAYERS, SRC)
+    assert C.set_field(e, "model.hidden[0].activation", "tanh").model.weights == e.model.weights
+    assert C.set_field(e, "train.lr", "0.1").model.weights == e.model.weights
+    assert C.set_field(e, "model.hidden[0].units", "4").model.weights == []
+    assert C.insert_layer(e, 0)[0].model.weights == []
+    assert C.delete_layer(e, 0)[0].model.weights == []
+    assert C.change_dataset(e, "gauss").model.weights == e.model.weights  # still 2 inputs, 1 output
+    assert C.set_field(e, "train.loss", "ce").model.weights == []  # 2 outputs now
+    assert e.model.weights  # the rules leave their argument alone
+
+
+def test_inline_keys_are_not_form_fields():
+    for key in ("data.x", "data.y", "data.axis_labels", "model.weights"):
+        with pytest.raises(ConfigError, match="unknown key"):
+            C.set_field(C.default_experiment(), key, "[[1, 2]]")

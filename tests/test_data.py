@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tuidl.config import DATASETS, FEATURES, DataConfig
+from tuidl.config import FEATURES, GENERATED_DATASETS, DataConfig
 from tuidl.data import Dataset, grid_points, make_dataset, map_features
 from tuidl.data.datasets import pass_probability
 
@@ -19,7 +19,7 @@ def _arrays(d: Dataset):
     return [d.points_train, d.points_val, d.x_train, d.x_val, d.y_train, d.y_val]
 
 
-@pytest.mark.parametrize("name", DATASETS)
+@pytest.mark.parametrize("name", GENERATED_DATASETS)
 @pytest.mark.parametrize("noise", [0.0, 0.5])
 def test_every_dataset_generates(name, noise):
     cfg = DataConfig(dataset=name, samples=300, noise=noise, train_fraction=0.6,
@@ -51,7 +51,7 @@ def test_every_dataset_generates(name, noise):
         assert d.extent == (-6.0, 6.0, -6.0, 6.0) and d.axis_labels == ("x1", "x2")
 
 
-@pytest.mark.parametrize("name", DATASETS)
+@pytest.mark.parametrize("name", GENERATED_DATASETS)
 def test_same_seed_same_arrays(name):
     cfg = DataConfig(dataset=name, noise=0.2, seed=11)
     a, b = make_dataset(cfg), make_dataset(DataConfig(dataset=name, noise=0.2, seed=11))
@@ -179,3 +179,51 @@ def test_no_torch_or_textual_import():
             "assert 'torch' not in sys.modules and 'textual' not in sys.modules, "
             "[m for m in sys.modules if m.startswith(('torch', 'textual'))]")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+# --------------------------------------------------------------------------- the file's own points
+
+def _points(**kw) -> DataConfig:
+    base = dict(dataset="points", x=[[-1.0, 2.0], [2.0, 1.0], [0.0, -3.0]], y=[0, 1, 1])
+    base.update(kw)
+    return DataConfig(**base)
+
+
+def test_points_keep_their_order_and_need_no_validation_set():
+    d = make_dataset(_points(features=["x1", "x2", "x1^2"]))
+    assert d.name == "points" and d.task == "binary" and d.n_classes == 2
+    assert d.points_train.tolist() == [[-1.0, 2.0], [2.0, 1.0], [0.0, -3.0]]  # as written: point 0 first
+    assert d.y_train.tolist() == [0, 1, 1] and d.y_train.dtype == np.int64
+    assert d.x_train.tolist() == [[-1.0, 2.0, 1.0], [2.0, 1.0, 4.0], [0.0, -3.0, 0.0]]
+    assert d.points_val.shape == (0, 2) and d.x_val.shape == (0, 3) and d.y_val.shape == (0,)
+    assert d.n_val == 0 and d.axis_labels == ("x1", "x2")
+
+
+def test_points_plane_is_their_box_with_a_margin():
+    d = make_dataset(_points(x_val=[[5.0, 0.0]], y_val=[0]))
+    xmin, xmax, ymin, ymax = d.extent
+    pts = np.concatenate([d.points_train, d.points_val])
+    assert xmin < pts[:, 0].min() and xmax > pts[:, 0].max() and ymin < pts[:, 1].min() and ymax > pts[:, 1].max()
+    assert (xmin, xmax) == pytest.approx((-1 - 1.2, 5 + 1.2))  # a fifth of the span 6 each side
+    assert (ymin, ymax) == pytest.approx((-3 - 1.0, 2 + 1.0))  # a fifth of 5, at least 1
+    one = make_dataset(_points(x=[[1.0, 1.0]], y=[1])).extent
+    assert one == (0.0, 2.0, 0.0, 2.0)  # a single point still has room around it
+    assert d.points_val.tolist() == [[5.0, 0.0]] and d.y_val.tolist() == [0]
+
+
+def test_points_with_values_are_regression_targets():
+    d = make_dataset(_points(y=[0.5, -1.0, 2.0]))
+    assert d.task == "regression" and d.n_classes == 0
+    assert d.y_train.shape == (3, 1) and d.y_train.dtype == np.float64 and d.y_val.shape == (0, 1)
+
+
+def test_points_without_points_are_refused():
+    with pytest.raises(ValueError, match="data.x"):
+        make_dataset(DataConfig(dataset="points"))
+
+
+def test_axis_labels_name_the_plane_of_any_dataset():
+    d = make_dataset(_points(axis_labels=["lectures attended", "hours on the final project"]))
+    assert d.axis_labels == ("lectures attended", "hours on the final project")
+    assert make_dataset(DataConfig(dataset="circle", axis_labels=["a", "b"])).axis_labels == ("a", "b")
+    assert make_dataset(DataConfig(dataset="pass")).axis_labels == ("lectures attended", "hours on final project")

@@ -212,13 +212,13 @@ def test_after_divergence_a_step_shows_nan_and_training_is_refused(session_of):
     assert any(n.message.startswith("diverged") for n in events.of(Notice))
     for command in (TrainEpochs(1), Run()):
         failed = events.answer(session.send(command))
-        assert isinstance(failed, Failed) and failed.message.endswith("press r to reset")
+        assert isinstance(failed, Failed) and "press r to reset" in failed.message
     cid = session.send(Step())
     taken = events.answer(cid)
     assert isinstance(taken, StepTaken)
     assert math.isnan(taken.record.loss)
     assert any(math.isnan(v) for v in taken.record.layers[-1].W_after.ravel())
-    assert "not finite" in events.of(Notice)[-1].message and "press r" in events.of(Notice)[-1].message
+    assert "diverged" in events.of(Notice)[-1].message and "press r" in events.of(Notice)[-1].message
     snap = events.snapshot_after(session.send(Reset()))
     assert not snap.diverged and snap.epoch == 0
 

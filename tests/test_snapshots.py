@@ -109,3 +109,28 @@ def test_plane_axes_on_will_i_pass(snap_compare):
         await pilot.pause()
 
     assert snap_compare(TuidlApp(exp, deterministic=True, in_process=True), terminal_size=SIZE, run_before=run_before)
+
+
+def test_gradients_view(snap_compare):
+    async def run_before(pilot):
+        await ready(pilot)
+        await headless.train_epochs(pilot.app, 60)
+        await pilot.press("g")
+        await pilot.pause(0.6)
+
+    assert snap_compare(TuidlApp(spiral_exp(), deterministic=True, in_process=True), terminal_size=SIZE, run_before=run_before)
+
+
+def test_lesson_perceptron_forward(snap_compare):
+    from tuidl import lessons
+
+    exp, lesson = lessons.load("perceptron")
+
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.press("n")
+        await headless.settle(pilot.app)
+        await pilot.pause()
+
+    assert snap_compare(TuidlApp(exp, lesson=lesson, deterministic=True, in_process=True), terminal_size=SIZE,
+                        run_before=run_before)

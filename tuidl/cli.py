@@ -32,14 +32,34 @@ def load_experiment(path: str | None, **overrides: object) -> tuple[Experiment, 
     return exp, source
 
 
+def as_lesson(path: str | None):
+    """The lesson that FILE names: a lesson's NAME that is not an existing path; else None."""
+    from pathlib import Path
+
+    from tuidl import lessons
+
+    if not path or Path(path).exists():
+        return None
+    return lessons.find(path)
+
+
 def open_file(path: str | None, **overrides: object) -> tuple[Experiment, str, bool]:
-    """(experiment, source, FILE is a checkpoint). A file that is neither an experiment nor a
-    checkpoint, or a bad one, ends the command with one line naming it and status 2.
+    """(experiment, source, FILE is a checkpoint). FILE may also be a lesson's NAME (when no
+    file has that name). A file that is neither an experiment nor a checkpoint, or a bad
+    one, ends the command with one line naming it and status 2; so does a missing file that
+    is no lesson either (the line lists the lessons).
     `seed` cannot be overridden for a checkpoint: its weights and random state are saved."""
     from tuidl.engine.checkpoint import file_kind, not_ours_message, read_checkpoint_experiment
 
     source = path or "<default experiment>"
     kind = file_kind(path) if path else "default"
+    if kind == "missing":
+        lesson = as_lesson(path)
+        if lesson is None:
+            from tuidl.lessons import ORDER
+
+            fail(f"{path}: no such file, and no lesson by that name (lessons: {', '.join(ORDER)})")
+        path, source, kind = str(lesson.toml_path), f"lesson {lesson.name}", "experiment"
     if kind == "other":
         fail(not_ours_message(path))
     if kind == "checkpoint" and overrides.get("seed") is not None:
@@ -81,8 +101,11 @@ def main() -> None:
     tuidl                 open the app with the default experiment
     tuidl FILE.toml       open the app with an experiment file
     tuidl CHECKPOINT      open the app on a checkpoint, where it stopped
+    tuidl lessons         list the lessons (the lecture, step by step)
+    tuidl lesson NAME     open the app on a lesson; FILE may be a lesson's NAME anywhere
     tuidl train FILE      train headless (progress bar, or --json lines)
     tuidl trace FILE      record training steps phase by phase (--json)
+    tuidl gradcheck FILE  backprop's gradients against finite differences
     tuidl bench           this engine against an idiomatic PyTorch loop
     """
 
@@ -95,7 +118,42 @@ def app(file: str | None) -> None:
     exp, source, is_checkpoint = open_file(file)
     from tuidl.ui.app import TuidlApp
 
+    lesson = as_lesson(file)
+    if lesson is not None:  # a lesson's NAME: its text beside the views; saving asks for a path
+        TuidlApp(exp, path=None, lesson=lesson).run()
+        return
     TuidlApp(exp, path=file, checkpoint=file if is_checkpoint else None).run()
+
+
+@main.command("lessons")
+def list_lessons() -> None:
+    """List the lessons, in teaching order: NAME and title, one a line."""
+    from tuidl.lessons import all_lessons
+
+    shipped = all_lessons()
+    width = max(len(lesson.name) for lesson in shipped)
+    for lesson in shipped:
+        click.echo(f"{lesson.name:<{width}}  {lesson.title}")
+
+
+@main.command("lesson")
+@click.argument("name")
+def open_lesson(name: str) -> None:
+    """Open the app on lesson NAME (see `tuidl lessons`), its text beside the views.
+
+    Every command that takes FILE takes a lesson's NAME too: `tuidl trace perceptron`.
+    """
+    from tuidl import lessons
+
+    try:
+        exp, lesson = lessons.load(name)
+    except lessons.UnknownLesson as err:
+        fail(str(err))
+    except ConfigError as err:
+        fail(str(err))
+    from tuidl.ui.app import TuidlApp
+
+    TuidlApp(exp, path=None, lesson=lesson).run()
 
 
 @main.command()
@@ -156,7 +214,7 @@ def _train_with_progress(trainer) -> None:
         task = progress.add_task("train", total=exp.train.epochs, completed=trainer.epoch, losses="")
         while trainer.status is None:
             r = trainer.train_epoch()
-            losses = f"loss {r.train_loss:.4f} val {r.val_loss:.4f}"
+            losses = f"loss {r.train_loss:.4f}" + ("" if r.val_loss is None else f" val {r.val_loss:.4f}")
             if r.val_accuracy is not None:
                 losses += f" acc {r.train_accuracy:.3f} val {r.val_accuracy:.3f}"
             progress.update(task, completed=trainer.epoch, losses=losses)
@@ -175,13 +233,17 @@ def _summary(trainer) -> dict:
         "status": trainer.status,
         "device": trainer.device_label,
         "seconds": sum(r.seconds for r in trainer.history),
+        "divergence": trainer.divergence.to_dict() if trainer.divergence is not None else None,
     }
 
 
 def _summary_text(s: dict) -> str:
-    text = f"{s['status']} on {s['device']} in {s['seconds']:.2f} s: train loss {s['train_loss']:.4g}, val loss {s['val_loss']:.4g}"
+    text = f"{s['status']} on {s['device']} in {s['seconds']:.2f} s: train loss {s['train_loss']:.4g}"
+    text += " (no validation set)" if s["val_loss"] is None else f", val loss {s['val_loss']:.4g}"
+    if s["train_accuracy"] is not None:
+        text += f", train accuracy {s['train_accuracy']:.3f}"
     if s["val_accuracy"] is not None:
-        text += f", train accuracy {s['train_accuracy']:.3f}, val accuracy {s['val_accuracy']:.3f}"
+        text += f", val accuracy {s['val_accuracy']:.3f}"
     if s.get("resumed_from") is not None:
         text += f"\nresumed at epoch {s['resumed_from']}"
     if "saved" in s:
@@ -229,6 +291,41 @@ def _print_phases(trainer, records) -> None:
     click.echo(f"{trainer.device_label}, {trainer.exp.train.dtype}")
     for record in records:
         click.echo("\n" + step_text(record, width))
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--steps", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="Training steps to check, each at the weights before it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
+def gradcheck(file, steps, as_json) -> None:
+    """Check backprop's gradients against central finite differences, in float64.
+
+    For every weight and bias, (L(w + h) − L(w − h)) / 2h of the step's loss (dropout masks
+    held fixed) is set against the gradient the engine's backward pass computed; per layer
+    and parameter, the largest and median relative error and the worst entry. Exit status
+    1 when an error exceeds the tolerance printed, 0 when all agree. FILE may be a
+    checkpoint: the check then starts at its weights.
+    """
+    exp, source, is_checkpoint = open_file(file)
+    from tuidl.engine.gradcheck import gradient_check
+
+    trainer = make_trainer(exp, source, checkpoint=file) if is_checkpoint else None
+    try:
+        report = gradient_check(exp, steps=steps, source=source, trainer=trainer)
+    except ConfigError as err:
+        fail(str(err))
+    except ValueError as err:
+        fail(f"{source}: {err}")
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    else:
+        from rich.console import Console
+
+        from tuidl.explain.gradcheck import report_renderable
+
+        Console().print(report_renderable(report))
+    sys.exit(0 if report.passed else 1)
 
 
 @main.command()

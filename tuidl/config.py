@@ -17,12 +17,18 @@ from pathlib import Path
 
 import tomli_w
 
+from tuidl import inline
 from tuidl.engine import facts
 
-DATASETS = ("circle", "xor", "gauss", "spiral", "moons", "pass", "plane")
+# "points": the file's own points (data.x, data.y), for a lesson's handful of examples.
+DATASETS = ("circle", "xor", "gauss", "spiral", "moons", "pass", "plane", "points")
+# The datasets drawn from a generator, which need nothing but their name.
+GENERATED_DATASETS = tuple(d for d in DATASETS if d != "points")
 REGRESSION_DATASETS = ("plane",)
-# Datasets that can be drawn with more than two classes (data.classes > 2).
-MULTICLASS_DATASETS = ("gauss", "spiral")
+# Datasets that can have more than two classes (data.classes > 2).
+MULTICLASS_DATASETS = ("gauss", "spiral", "points")
+# Keys of the file's own data and weights: written only when given, never set from a form.
+INLINE_KEYS = ("x", "y", "x_val", "y_val", "axis_labels", "weights")
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
 ACTIVATIONS = facts.HIDDEN_ACTIVATIONS
 INITS = ("torch", "xavier", "he", "zeros")
@@ -61,12 +67,29 @@ class DataConfig:
     features: list[str] = field(default_factory=lambda: ["x1", "x2"])
     seed: int = 1
     classes: int = 2
+    # dataset = "points": the training points [[x1, x2], ...], one y each (integers: class
+    # labels; numbers with a decimal point: values to fit), and optional validation points.
+    x: list[list[float]] = field(default_factory=list)
+    y: list[int | float] = field(default_factory=list)
+    x_val: list[list[float]] = field(default_factory=list)
+    y_val: list[int | float] = field(default_factory=list)
+    axis_labels: list[str] = field(default_factory=list)  # the plane's two axis names ([] = the dataset's)
+
+
+@dataclass
+class LayerWeights:
+    """Initial weights of one dense layer: W is (out, in) as in nn.Linear, b is (out,)."""
+    W: list[list[float]]
+    b: list[float]
 
 
 @dataclass
 class ModelConfig:
     hidden: list[Layer] = field(default_factory=lambda: [Layer(4, "tanh"), Layer(2, "tanh")])
     init: str = "torch"
+    # Initial weights, one entry per dense layer including the output layer ([] = drawn by init
+    # from train.seed). The seed still draws the batch order and the dropout masks.
+    weights: list[LayerWeights] = field(default_factory=list)
 
 
 @dataclass
@@ -92,14 +115,31 @@ class Experiment:
 
 
 def n_train(data: DataConfig) -> int:
-    """Number of training points: round(samples * train_fraction), as make_dataset splits."""
+    """Number of training points: round(samples * train_fraction), as make_dataset splits;
+    for dataset "points", the points of data.x."""
+    if data.dataset == "points":
+        return len(data.x)
     return int(round(data.samples * data.train_fraction))
 
 
 def split_sizes(data: DataConfig) -> tuple[int, int]:
     """(training points, validation points) for a data section."""
+    if data.dataset == "points":
+        return len(data.x), len(data.x_val)
     nt = n_train(data)
     return nt, data.samples - nt
+
+
+def is_regression(data: DataConfig) -> bool:
+    """A regression set: the plane, or points whose y are values (a number with a decimal point)."""
+    if data.dataset == "points":
+        return inline.are_values(data.y, data.y_val)
+    return data.dataset in REGRESSION_DATASETS
+
+
+def layer_sizes(exp: Experiment) -> list[int]:
+    """[inputs (features), hidden units..., output units]: the network's dense layers."""
+    return [len(exp.data.features), *(layer.units for layer in exp.model.hidden), output_units(exp)]
 
 
 def default_experiment() -> Experiment:
@@ -109,7 +149,7 @@ def default_experiment() -> Experiment:
 
 def task(exp: Experiment) -> str:
     """"regression", "binary" or "multiclass"."""
-    if exp.data.dataset in REGRESSION_DATASETS:
+    if is_regression(exp.data):
         return "regression"
     return "binary" if exp.data.classes == 2 else "multiclass"
 
@@ -275,6 +315,23 @@ def _check_data(c: _Checker, d: DataConfig) -> None:
         c.fail("data.classes", d.classes,
                f'must be 2 for dataset "{d.dataset}" (more classes only with: '
                + ", ".join(MULTICLASS_DATASETS) + ")")
+    inline.check_points(c.fail, d.dataset, d.x, d.y, d.x_val, d.y_val, d.classes)
+    inline.check_axis_labels(c.fail, d.axis_labels)
+
+
+def _check_weights(c: _Checker, exp: Experiment) -> None:
+    """model.weights against the network's shapes; each error names the layer and both shapes."""
+    hidden, n_layers = exp.model.hidden, len(exp.model.hidden) + 1
+    sizes = layer_sizes(exp)
+    names, why = [], []
+    for i in range(n_layers):
+        names.append(f"model.hidden[{i}]" if i < len(hidden) else "the output layer")
+        inputs = (f"{sizes[0]} input feature{'s' * (sizes[0] != 1)} ({', '.join(exp.data.features)})" if i == 0
+                  else f"the {sizes[i]} units of model.hidden[{i - 1}]")
+        outputs = (f"{sizes[i + 1]} units" if i < len(hidden)
+                   else f"{sizes[i + 1]} output unit{'s' * (sizes[i + 1] != 1)} for loss \"{exp.train.loss}\"")
+        why.append(f"out = {outputs}, in = {inputs}")
+    inline.check_weights(c.fail, exp.model.weights, sizes, names, why)
 
 
 def _check_model(c: _Checker, m: ModelConfig) -> None:
@@ -343,7 +400,12 @@ def _check_train(c: _Checker, t: TrainConfig, d: DataConfig) -> None:
     c.name("train.dtype", t.dtype, DTYPES)
     _check_options(c, t)
     # Does the loss fit the data?
-    if d.dataset in REGRESSION_DATASETS and t.loss != "mse":
+    if d.dataset == "points":
+        inline.check_values_fit_loss(c.fail, d.y, d.y_val, t.loss)
+        if t.early_stopping and not d.x_val:
+            c.fail("train.early_stopping", t.early_stopping,
+                   "needs validation points (data.x_val, data.y_val) to watch: without them use 0")
+    elif d.dataset in REGRESSION_DATASETS and t.loss != "mse":
         c.fail("train.loss", t.loss, f'must be "mse": dataset "{d.dataset}" is a regression set')
     if t.loss == "bce" and d.classes != 2:
         c.fail("train.loss", t.loss,
@@ -361,6 +423,7 @@ def validate(exp: Experiment, source: str = "<experiment>") -> None:
     _check_data(c, exp.data)
     _check_model(c, exp.model)
     _check_train(c, exp.train, exp.data)
+    _check_weights(c, exp)
 
 
 # --------------------------------------------------------------------------- dict / TOML
@@ -408,6 +471,9 @@ def from_dict(d: dict, source: str = "<dict>") -> Experiment:
     data = _coerce_floats(sections["data"], _FLOAT_FIELDS["data"])
     if "features" in data and isinstance(data["features"], tuple):
         data["features"] = list(data["features"])
+    for k in ("x", "x_val"):
+        if k in data:
+            data[k] = inline.to_float_rows(data[k])
 
     model = dict(sections["model"])
     if "hidden" in model:
@@ -427,6 +493,8 @@ def from_dict(d: dict, source: str = "<dict>") -> Experiment:
                 raise ConfigError(source, f"{k}.units", _MISSING, "every layer needs units (an integer from 1 to 256)")
             layers.append(Layer(**_coerce_floats(layer, _FLOAT_FIELDS["layer"])))
         model["hidden"] = layers
+    if "weights" in model:
+        model["weights"] = _weights_from_toml(source, model["weights"])
 
     train = _coerce_floats(sections["train"], _FLOAT_FIELDS["train"])
     if "options" in train:
@@ -437,10 +505,34 @@ def from_dict(d: dict, source: str = "<dict>") -> Experiment:
     return exp
 
 
+def _weights_from_toml(source: str, entries: object) -> list[LayerWeights]:
+    rule = "must be a list of { W = [[...]], b = [...] }, one per dense layer"
+    if not isinstance(entries, list):
+        raise ConfigError(source, "model.weights", entries, rule)
+    out = []
+    for i, entry in enumerate(entries):
+        key = f"model.weights[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(source, key, entry, "must be a table { W = [[...]], b = [...] }")
+        for k, v in entry.items():
+            if k not in ("W", "b"):
+                raise _unknown(source, f"{key}.{k}", v, ("W", "b"))
+        for k in ("W", "b"):
+            if k not in entry:
+                raise ConfigError(source, f"{key}.{k}", _MISSING, "every layer's entry needs W (out × in) and b (out)")
+        out.append(LayerWeights(inline.to_float_rows(entry["W"]), inline.to_floats(entry["b"])))
+    return out
+
+
 def to_dict(exp: Experiment) -> dict:
-    """The experiment as plain TOML-ready data (every key written; betas as a list)."""
+    """The experiment as plain TOML-ready data (every key written, except the inline data
+    and weights when there are none; betas as a list)."""
     out = asdict(exp)
     out["data"]["features"] = list(exp.data.features)
+    for section in ("data", "model"):
+        for k in INLINE_KEYS:
+            if k in out[section] and not out[section][k]:
+                del out[section][k]
     opts = {}
     for k, v in exp.train.options.items():
         opts[k] = list(v) if isinstance(v, tuple) else v
@@ -517,11 +609,27 @@ def change_dataset(exp: Experiment, name: str) -> Experiment:
     new.data.dataset = name
     if name not in MULTICLASS_DATASETS:
         new.data.classes = 2
-    if name in REGRESSION_DATASETS:
+    if is_regression(new.data):
         new.train.loss = "mse"
-    elif exp.data.dataset in REGRESSION_DATASETS and new.train.loss == "mse":
+    elif is_regression(exp.data) and new.train.loss == "mse":
         new.train.loss = "bce"
-    return new
+    return keep_fitting_weights(new)
+
+
+def keep_fitting_weights(exp: Experiment) -> Experiment:
+    """The file's initial weights stay while they fit the network; once a change of the
+    network (units, layers, features, loss, classes) makes them not fit, they are dropped
+    (in place) and the weights are drawn from the seed again. Returns exp."""
+    if exp.model.weights and not inline.weights_fit(exp.model.weights, _sizes_or_none(exp) or []):
+        exp.model.weights = []
+    return exp
+
+
+def _sizes_or_none(exp: Experiment) -> list[int] | None:
+    try:
+        return layer_sizes(exp)
+    except (TypeError, KeyError, AttributeError):  # a field still invalid: validate names it
+        return None
 
 
 def change_optimizer(exp: Experiment, name: str) -> Experiment:
@@ -559,7 +667,7 @@ def insert_layer(exp: Experiment, after: int | None, source: str = "refused") ->
         template = new.model.hidden[_layer_index(exp, after, source)]
         at, layer = after + 1, Layer(template.units, template.activation, 0.0)
     new.model.hidden.insert(at, layer)
-    return new, at
+    return keep_fitting_weights(new), at
 
 
 def delete_layer(exp: Experiment, index: int, source: str = "refused") -> tuple[Experiment, int | None]:
@@ -568,7 +676,7 @@ def delete_layer(exp: Experiment, index: int, source: str = "refused") -> tuple[
     new = copy.deepcopy(exp)
     del new.model.hidden[_layer_index(exp, index, source)]
     n = len(new.model.hidden)
-    return new, (min(index, n - 1) if n else None)
+    return keep_fitting_weights(new), (min(index, n - 1) if n else None)
 
 
 _TRUE = ("true", "yes", "on", "1")
@@ -635,7 +743,7 @@ def set_field(exp: Experiment, key: str, text: str, source: str = "refused") -> 
     new = copy.deepcopy(exp)
     if m := _SECTION_KEY.match(key):
         section, name = m.groups()
-        settable = tuple(k for k in _SECTION_KEYS[section] if k not in ("hidden", "options"))
+        settable = tuple(k for k in _SECTION_KEYS[section] if k not in ("hidden", "options", *INLINE_KEYS))
         if name not in settable:
             raise _unknown(source, key, text, settable)
         like = getattr(_SECTION_DEFAULTS[section], name)
@@ -656,4 +764,4 @@ def set_field(exp: Experiment, key: str, text: str, source: str = "refused") -> 
         raise ConfigError(source, key, text, "not a field of the experiment",
                           message=f"{source}: {key}: not a field of the experiment "
                                   '(like "train.lr", "model.hidden[0].units", "train.options.momentum")')
-    return new
+    return keep_fitting_weights(new)

@@ -12,6 +12,10 @@ gives identical arrays. The points are generated, shuffled, and the first
 ``round(samples * train_fraction)`` are the training set, the rest the validation set.
 
 Features are computed from the raw points and are not standardised (like Playground).
+
+Dataset "points" is the experiment file's own points (data.x, data.y, data.x_val,
+data.y_val), in the order written: no shuffle, so training point 0 is x[0]. Its plane is
+the points' bounding box with a margin; without x_val there is no validation set.
 """
 from __future__ import annotations
 
@@ -21,9 +25,11 @@ import numpy as np
 
 from ..config import (
     DATASETS,
+    GENERATED_DATASETS,
     MULTICLASS_DATASETS,
     REGRESSION_DATASETS,
     DataConfig,
+    is_regression,
     n_train,
 )
 from .features import map_features
@@ -199,11 +205,48 @@ _GENERATORS = {
     "pass": _pass,
     "plane": _plane,
 }
-assert set(_GENERATORS) == set(DATASETS)
+assert set(_GENERATORS) == set(GENERATED_DATASETS)
+
+
+def points_extent(points: np.ndarray) -> tuple[float, float, float, float]:
+    """The points' bounding box, widened on each side by a fifth of its span (at least 1),
+    so that no point sits on the plane's edge and a single point still has room."""
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    margin = np.maximum((hi - lo) * 0.2, 1.0)
+    lo, hi = lo - margin, hi + margin
+    return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
+
+
+def _points_dataset(cfg: DataConfig) -> Dataset:
+    """The file's own points, in the order written (the first point is training point 0)."""
+    if not cfg.x:
+        raise ValueError('dataset "points" needs its training points: data.x and data.y')
+    regression = is_regression(cfg)
+    pts_train = np.asarray(cfg.x, dtype=np.float64).reshape(-1, 2)
+    pts_val = np.asarray(cfg.x_val, dtype=np.float64).reshape(-1, 2)
+    if regression:
+        y_train = np.asarray(cfg.y, dtype=np.float64).reshape(-1, 1)
+        y_val = np.asarray(cfg.y_val, dtype=np.float64).reshape(-1, 1)
+        task, n_classes = "regression", 0
+    else:
+        y_train = np.asarray(cfg.y, dtype=np.int64).reshape(-1)
+        y_val = np.asarray(cfg.y_val, dtype=np.int64).reshape(-1)
+        task, n_classes = ("binary" if cfg.classes == 2 else "multiclass"), int(cfg.classes)
+    features = list(cfg.features)
+    return Dataset(
+        name="points", task=task, n_classes=n_classes,
+        points_train=pts_train, points_val=pts_val,
+        x_train=map_features(pts_train, features), x_val=map_features(pts_val, features),
+        y_train=y_train, y_val=y_val, feature_names=features,
+        extent=points_extent(np.concatenate([pts_train, pts_val])),
+        axis_labels=tuple(cfg.axis_labels) if cfg.axis_labels else ("x1", "x2"),
+    )
 
 
 def make_dataset(cfg: DataConfig) -> Dataset:
     """Generate, shuffle, split and feature-map the dataset described by cfg (deterministic)."""
+    if cfg.dataset == "points":
+        return _points_dataset(cfg)
     if cfg.dataset not in _GENERATORS:
         raise ValueError(f"unknown dataset {cfg.dataset!r} (allowed: {', '.join(DATASETS)})")
     k = int(cfg.classes)
@@ -231,6 +274,8 @@ def make_dataset(cfg: DataConfig) -> Dataset:
         extent, axis_labels = PASS_EXTENT, ("lectures attended", "hours on final project")
     else:
         extent, axis_labels = PLANE_EXTENT, ("x1", "x2")
+    if cfg.axis_labels:
+        axis_labels = tuple(cfg.axis_labels)
     return Dataset(
         name=cfg.dataset,
         task=task,

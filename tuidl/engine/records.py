@@ -1,7 +1,7 @@
 """What the engine reports: plain numpy/float records, the only thing views read."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -65,3 +65,128 @@ class EpochRecord:
     train_accuracy: float | None
     val_accuracy: float | None
     seconds: float
+    # Per dense layer (first hidden layer first), of the epoch's last step: ‖dL/dW‖ (the
+    # Frobenius norm of the gradient, L1 term included) and ‖ΔW‖/‖W‖ (the update against the
+    # weights before it). The last step's, not a mean over the epoch: it costs a few tensor
+    # ops per epoch, not per step. None in records written before they existed.
+    grad_norms: list[float] | None = None
+    update_ratios: list[float] | None = None
+
+
+def _short(v: float) -> str:
+    """3.2e+05, −3.2e+06, inf, nan: a number in a sentence (a real minus sign)."""
+    text = f"{v:.2g}" if abs(v) < 1e-3 or abs(v) >= 1e4 or v != v else f"{v:.3g}"
+    return text.replace("-", "−", 1) if text.startswith("-") else text
+
+
+def _entry(parameter: str, index: tuple[int, ...]) -> str:
+    return f"{parameter}[{', '.join(str(i) for i in index)}]"
+
+
+@dataclass
+class Divergence:
+    """Where a run's numbers first stopped being finite (Trainer.divergence).
+
+    `step` is the first optimizer step whose record holds a value that is not finite, `what`
+    that value (the first in the order of the step's phases: forward, loss, backward,
+    update), `record` that step's StepRecord. The parameter that "went first" is the one the
+    non-finite value is in when it is a weight, a bias, their gradient or their new value;
+    otherwise (the forward or the loss overflowed first) the entry that this step moves the
+    most, |update| largest: the one driving the growth. `layer` is 0-based (layer 0 = the
+    first hidden layer); the message counts from 1, as the app does.
+    """
+
+    epoch: int
+    step: int
+    what: str  # "the loss", "layer 2's z", "layer 1's new W", ...
+    value: float  # its first value that is not finite (inf, −inf or nan)
+    layer: int
+    parameter: str  # "W" or "b"
+    index: tuple[int, ...]
+    lr: float
+    weight: float  # its value before the update
+    gradient: float  # dL/dθ of that entry in that step
+    update: float  # Δθ the optimizer applied: θ′ = θ + Δθ
+    record: StepRecord | None = None
+    after_epoch: bool = False  # every step stayed finite; the loss over the set after the epoch did not
+
+    @property
+    def message(self) -> str:
+        where = f"after step {self.step}" if self.after_epoch else f"step {self.step}"
+        return (
+            f"diverged at epoch {self.epoch}, {where}: {self.what} became {_short(self.value)}; "
+            f"layer {self.layer + 1}'s {_entry(self.parameter, self.index)} went first: "
+            f"gradient {_short(self.gradient)}, learning rate {self.lr:g}, update {_short(self.update)} "
+            f"(the learning rate is probably too large: lower it)"
+        )
+
+    def to_dict(self) -> dict:
+        """The fields as plain JSON values (the record left out)."""
+        return {"epoch": self.epoch, "step": self.step, "what": self.what, "value": self.value, "layer": self.layer,
+                "parameter": self.parameter, "index": list(self.index), "lr": self.lr,
+                "weight": self.weight, "gradient": self.gradient, "update": self.update,
+                "after_epoch": self.after_epoch, "message": self.message}
+
+
+@dataclass
+class ParamCheck:
+    """The gradient check of one parameter tensor (a layer's W or b), over the steps checked.
+
+    Relative error of an entry: |engine − numeric| / max(|engine|, |numeric|, floor). The
+    worst entry is the one with the largest error, over every step checked."""
+
+    layer: int  # 0-based dense layer
+    parameter: str  # "W" or "b"
+    shape: tuple[int, ...]
+    checked: int  # entries compared, summed over the steps
+    skipped: int  # entries left out: a nudge of ±h crossed a kink (relu at 0, |w| at 0)
+    max_rel_error: float
+    median_rel_error: float
+    worst_step: int
+    worst_index: tuple[int, ...]
+    worst_engine: float  # backprop's dL/dθ of the worst entry
+    worst_numeric: float  # (L(θ + h) − L(θ − h)) / 2h of the worst entry
+
+    @property
+    def entry(self) -> str:
+        return _entry(self.parameter, self.worst_index)
+
+
+@dataclass
+class GradCheckReport:
+    """Backprop's gradients against central finite differences (tuidl.engine.gradcheck)."""
+
+    rows: list[ParamCheck]
+    steps: list[int]  # the optimizer steps checked (StepRecord.step), each at the weights before it
+    tolerance: float  # an entry passes when its relative error is at most this
+    floor: float  # the smallest denominator of the relative error (for gradients near 0)
+    h: float  # the nudge of each weight
+    loss: str
+    activations: list[str]  # of every dense layer, the output layer's last
+    l1: float
+    dropout: bool  # dropout masks in use (held fixed: those of the step checked)
+    sampled: bool  # some tensor had more entries than the check takes: a fixed random subset was checked
+    dtype: str = "float64"
+
+    @property
+    def max_rel_error(self) -> float:
+        return max((r.max_rel_error for r in self.rows if r.checked), default=0.0)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.max_rel_error <= self.tolerance for r in self.rows if r.checked)
+
+    @property
+    def skipped(self) -> int:
+        return sum(r.skipped for r in self.rows)
+
+    def to_dict(self) -> dict:
+        rows = []
+        for r in self.rows:
+            row = asdict(r)
+            row["shape"], row["worst_index"] = list(r.shape), list(r.worst_index)
+            rows.append(row)
+        return {"passed": self.passed, "max_rel_error": self.max_rel_error, "tolerance": self.tolerance,
+                "floor": self.floor, "h": self.h, "dtype": self.dtype, "steps": list(self.steps),
+                "loss": self.loss, "activations": list(self.activations), "l1": self.l1,
+                "dropout": self.dropout, "sampled": self.sampled, "skipped": self.skipped, "rows": rows}

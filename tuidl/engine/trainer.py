@@ -17,9 +17,11 @@ from tuidl import config as cfg
 from tuidl.config import ConfigError, Experiment
 from tuidl.data import Dataset, grid_points, make_dataset, map_features
 from tuidl.engine.devices import DeviceUnavailable, configure_cpu_threads, describe, resolve_device
+from tuidl.engine.layer_norms import LastStepNorms
 from tuidl.engine.network import Network
 from tuidl.engine.optimizers import make_optimizer
-from tuidl.engine.records import EpochRecord, LayerRecord, StepRecord
+from tuidl.engine import divergence as divergences
+from tuidl.engine.records import Divergence, EpochRecord, LayerRecord, StepRecord
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -32,6 +34,8 @@ def to_numpy(t: torch.Tensor | None) -> np.ndarray | None:
 
 
 class Trainer:
+    explains_divergence = True  # replay a diverged epoch to find its first non-finite step (off in the replay's copy)
+
     def __init__(self, exp: Experiment, dataset: Dataset | None = None, source: str = "<experiment>"):
         cfg.validate(exp, source)
         try:
@@ -57,6 +61,8 @@ class Trainer:
             device=self.device,
             dtype=self.dtype,
         )
+        if exp.model.weights:  # the file's initial weights replace the drawn ones
+            self.network.load_state_dict(initial_state(exp))
         self.optimizer = make_optimizer(t.optimizer, self.network.params(), t.lr, cfg.optimizer_options(t))
         self.classification = self.dataset.task != "regression"
         self.x_train, self.y_train = self._tensors(self.dataset.x_train, self.dataset.y_train)
@@ -76,6 +82,14 @@ class Trainer:
         self._order: torch.Tensor | None = None  # this epoch's permutation of the training set
         self._cursor = 0
         self._epoch_seconds = 0.0
+        self._init_gradient_watch()
+
+    def _init_gradient_watch(self) -> None:
+        """What the per-layer gradient norms and the divergence explanation need."""
+        self.divergence: Divergence | None = None  # where the numbers first stopped being finite
+        self._epoch_start: divergences.EpochStart | None = None  # taken at each train_epoch call
+        self._step_divergence: Divergence | None = None  # the first non-finite step() of this epoch
+        self._norms = LastStepNorms(self.network)  # the epoch's last step's, for its EpochRecord
 
     # -- data ---------------------------------------------------------------------
     def _tensors(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -100,6 +114,7 @@ class Trainer:
     def _start_epoch(self) -> None:
         self._use_order(torch.randperm(self.x_train.shape[0], generator=self._order_rng), cursor=0)
         self._epoch_seconds = 0.0
+        self._step_divergence = None
 
     def _use_order(self, order: torch.Tensor, cursor: int) -> None:
         self._order = order
@@ -124,15 +139,23 @@ class Trainer:
         start = time.perf_counter()
         if self._cursor >= len(self._batches):
             self._start_epoch()
+        if self.explains_divergence:
+            self._epoch_start = divergences.remember(self, self._epoch_start)  # to replay these steps if they diverge
         # one training step (forward, backward, update) per remaining batch, with local
         # names: per-step Python overhead counts at these sizes
         network, generator = self.network, self._dropout_rng
         forward, backward, update, grads = network.forward, network.backward, self.optimizer.step, network.grads()
         todo = self._batches[self._cursor:]
-        for xb, yb in todo:
+        for xb, yb in todo[:-1]:
             forward(xb, True, generator)
             backward(yb)
             update(grads)
+        xb, yb = todo[-1]  # the last step: its norms for the EpochRecord
+        forward(xb, True, generator)
+        backward(yb)
+        self._norms.before.copy_(network.flat_params)
+        update(grads)
+        self._norms.measure()  # while its numbers are in the cache
         self.step_count += len(todo)
         self._cursor += len(todo)
         self._epoch_seconds += time.perf_counter() - start
@@ -149,11 +172,13 @@ class Trainer:
         self.network.forward(xb, train=True, generator=self._dropout_rng)
         total, data_loss, l1_term = (float(v) for v in self.network.loss_value(yb))
         self.network.backward(yb)
+        self._norms.before.copy_(self.network.flat_params)
         self.optimizer.explain = True
         try:
             self.optimizer.step(self.network.grads())
         finally:
             self.optimizer.explain = False
+        self._norms.measure()
         self.step_count += 1
         self._cursor += 1
         record = StepRecord(
@@ -170,6 +195,8 @@ class Trainer:
             lr=self.optimizer.lr,
             options=dict(self.optimizer.options),
         )
+        if self._step_divergence is None and self.explains_divergence:
+            self._step_divergence = divergences.divergence_in(record)
         self._epoch_seconds += time.perf_counter() - start
         if self._cursor >= len(self._batches):
             self._end_epoch()
@@ -218,7 +245,9 @@ class Trainer:
     def evaluate_both(self) -> tuple[float, float | None, float, float | None]:
         """(train loss, train accuracy, validation loss, validation accuracy), the loss
         without the L1 term, without dropout: the same numbers as `evaluate` on each set,
-        in one forward pass over both sets, one sum per set and one transfer to the host."""
+        in one forward pass over both sets, one sum per set and one transfer to the host.
+        An empty set (points without x_val) has loss and accuracy None: there is nothing
+        to measure, and NaN would read as divergence."""
         network = self.network
         z, a = network._eval(self._x_both)
         n = z.shape[0]
@@ -232,36 +261,42 @@ class Trainer:
         k = columns[0].shape[1]  # loss terms per sample
         out: list[float | None] = []
         for row, size in zip(sums, self._set_sizes):
-            out.append(math.fsum(row[:k]) / (size * k) if size else math.nan)  # mean loss
+            out.append(math.fsum(row[:k]) / (size * k) if size else None)  # mean loss
             if not self.classification:
                 out.append(None)
             else:
-                out.append(row[k] / size if size else math.nan)  # hits / samples
+                out.append(row[k] / size if size else None)  # hits / samples
         return out[0], out[1], out[2], out[3]
 
     def _end_epoch(self) -> EpochRecord:
         start = time.perf_counter()
         self.epoch += 1
         train_loss, train_acc, val_loss, val_acc = self.evaluate_both()
+        grad_norms, update_ratios = self._norms.values()
         seconds = self._epoch_seconds + time.perf_counter() - start
-        record = EpochRecord(self.epoch, train_loss, val_loss, train_acc, val_acc, seconds)
+        record = EpochRecord(self.epoch, train_loss, val_loss, train_acc, val_acc, seconds, grad_norms, update_ratios)
         self.history.append(record)
         self._check_stop(record)
         return record
 
     def _check_stop(self, record: EpochRecord) -> None:
         t = self.exp.train
-        if not (math.isfinite(record.train_loss) and math.isfinite(record.val_loss)):
-            self.status = (
+        has_val = record.val_loss is not None  # no validation set: no best epoch, no early stop
+        if not (math.isfinite(record.train_loss) and (not has_val or math.isfinite(record.val_loss))):
+            if self.divergence is None and self.explains_divergence:
+                self.divergence = self._explain_divergence(
+                    ("the loss over the training set", record.train_loss) if not math.isfinite(record.train_loss)
+                    else ("the loss over the validation set", record.val_loss))
+            self.status = self.divergence.message if self.divergence is not None else (
                 f"diverged at epoch {record.epoch}: the loss became {record.train_loss} "
                 f"(learning rate {t.lr:g} is probably too large: lower it)"
             )
             return
-        if record.val_loss < self._best_val:
+        if has_val and record.val_loss < self._best_val:
             self._best_val, self.best_epoch = record.val_loss, record.epoch
             if t.early_stopping:
                 self._best_params = [p.clone() for p in self.network.params()]
-        elif t.early_stopping and record.epoch - self.best_epoch >= t.early_stopping:
+        elif has_val and t.early_stopping and record.epoch - self.best_epoch >= t.early_stopping:
             for p, best in zip(self.network.params(), self._best_params):
                 p.copy_(best)
             self.status = (
@@ -272,6 +307,19 @@ class Trainer:
             return
         if record.epoch >= t.epochs:
             self.status = f"finished {record.epoch} epochs"
+
+    def _explain_divergence(self, epoch_loss: tuple[str, float]) -> Divergence | None:
+        """The first non-finite step of the epoch just ended: one taken by step(), else the
+        one found by replaying the last train_epoch call (the trainer is not changed)."""
+        if self._step_divergence is not None:
+            return self._step_divergence
+        start = self._epoch_start
+        if start is None or start.epoch != self.epoch - 1:
+            return None
+        try:
+            return divergences.replay(self, start, epoch_loss)
+        except Exception:  # noqa: BLE001 - an explanation must never stop training: the plain message stays
+            return None
 
     @property
     def diverged(self) -> bool:
@@ -338,6 +386,7 @@ class Trainer:
         else:
             self._use_order(torch.as_tensor(state["order"]), int(state["cursor"]))
         self._epoch_seconds = float(state["epoch_seconds"])
+        self.divergence = self._epoch_start = self._step_divergence = None  # they were of the state replaced
 
     # -- views --------------------------------------------------------------------
     @torch.inference_mode()
@@ -362,6 +411,48 @@ class Trainer:
 
     def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(to_numpy(layer.W), to_numpy(layer.b)) for layer in self.network.layers]
+
+    # -- hands on the network (the app's weight editor and neuron view) ------------
+    @torch.inference_mode()
+    def set_weight(self, layer: int, row: int, col: int | None, value: float) -> None:
+        """W[row, col] of dense layer `layer` (col None: its bias b[row]) set to value, in
+        place on the network's device and dtype; the optimizer's state is kept as it is."""
+        layers = self.network.layers
+        if not (isinstance(layer, int) and 0 <= layer < len(layers)):
+            raise ValueError(f"layer {layer!r}: the network has dense layers 0 to {len(layers) - 1}")
+        W, b = layers[layer].W, layers[layer].b
+        if not (isinstance(row, int) and 0 <= row < W.shape[0]):
+            raise ValueError(f"row {row!r}: layer {layer + 1} has neurons 0 to {W.shape[0] - 1}")
+        if col is not None and not (isinstance(col, int) and 0 <= col < W.shape[1]):
+            raise ValueError(f"col {col!r}: layer {layer + 1} has inputs 0 to {W.shape[1] - 1}")
+        if not math.isfinite(float(value)):
+            raise ValueError(f"value {value!r}: a finite number")
+        if col is None:
+            b[row] = float(value)
+        else:
+            W[row, col] = float(value)
+
+    @torch.inference_mode()
+    def neuron_map(self, layer: int, unit: int, nx: int, ny: int) -> np.ndarray:
+        """(ny, nx): the activation a of neuron `unit` of dense layer `layer` over the data's
+        extent, row 0 at the top (as boundary), no dropout: what that neuron computes."""
+        layers = self.network.layers
+        if not (0 <= layer < len(layers) and 0 <= unit < layers[layer].n_out):
+            raise ValueError(f"no neuron {unit} in dense layer {layer}")
+        x = map_features(grid_points(self.dataset.extent, nx, ny), self.exp.data.features)
+        a = torch.as_tensor(x, dtype=self.dtype).to(self.device)
+        for dense in layers[: layer + 1]:  # the forward pass, stopped at that layer
+            a = dense.activation.forward(dense.b_rows(a.shape[0]).addmm(a, dense.WT))
+        return to_numpy(a[:, unit]).astype(np.float64).reshape(ny, nx)
+
+
+def initial_state(exp: Experiment) -> dict[str, torch.Tensor]:
+    """model.weights as a Network state_dict (float64; copied into the network's dtype)."""
+    state = {}
+    for i, layer in enumerate(exp.model.weights):
+        state[f"layers.{i}.weight"] = torch.tensor(layer.W, dtype=torch.float64)
+        state[f"layers.{i}.bias"] = torch.tensor(layer.b, dtype=torch.float64)
+    return state
 
 
 def to_cpu(t: torch.Tensor) -> torch.Tensor:

@@ -6,9 +6,15 @@ from tuidl.session.commands import (Build, Command, Pause, Quit, Reset, Run, Set
 from tuidl.session.events import EngineFailed, EngineLoaded, Event, Failed, Notice, Progress, Snapshot, StepTaken
 from tuidl.session.host import Session
 from tuidl.session.speed import SPEEDS, faster, parse_speed, slower, speed_label
+from tuidl.session.commands import SetPlaneView, SetWeight  # hands on the network
 
 __all__ = [
     "Build", "Command", "Pause", "Quit", "Reset", "Run", "SetEpochs", "SetGrid", "SetSpeed", "Step", "Toggle",
     "TrainEpochs", "EngineFailed", "EngineLoaded", "Event", "Failed", "Notice", "Progress", "Snapshot",
     "StepTaken", "Session", "SPEEDS", "faster", "parse_speed", "slower", "speed_label",
 ]
+__all__ += ["SetPlaneView", "SetWeight"]
+from tuidl.session.commands import GradCheck  # the gradient check and divergence explained
+from tuidl.session.events import DivergenceFound, GradCheckDone
+
+__all__ += ["GradCheck", "DivergenceFound", "GradCheckDone"]

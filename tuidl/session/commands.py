@@ -76,8 +76,40 @@ class SetSpeed:
 
 
 @dataclass(frozen=True)
+class SetWeight:
+    """One entry of the network set by hand: W[row, col] of dense layer `layer` (0 = the
+    first hidden layer), or its bias b[row] when col is None. No epoch is trained; the
+    Progress that follows shows the boundary and the weights with it."""
+
+    layer: int
+    row: int
+    col: int | None
+    value: float
+
+
+@dataclass(frozen=True)
+class SetPlaneView:
+    """What the plane's heatmap shows: the activation of neuron `unit` of dense layer
+    `layer`, or the network's output when both are None (the default)."""
+
+    layer: int | None = None
+    unit: int | None = None
+
+
+@dataclass(frozen=True)
+class GradCheck:
+    """Check backprop's gradients against finite differences at the current weights (a
+    float64 copy takes `steps` steps; the run is not changed): answered by GradCheckDone or
+    Failed."""
+
+    steps: int = 1
+
+
+@dataclass(frozen=True)
 class Quit:
     pass
 
 
 Command = Build | Run | Pause | Toggle | TrainEpochs | Step | Reset | SetEpochs | SetGrid | SetSpeed | Quit
+Command = Command | SetWeight | SetPlaneView
+Command = Command | GradCheck

@@ -33,6 +33,7 @@ class Snapshot:
     speed: float | None = None  # the speed limit in force (None: as fast as it goes)
     device_label: str = ""
     done: int = 0  # id of the last command fully processed
+    plane_view: tuple[int, int] | None = None  # (layer, unit) whose activation `boundary` holds; None: the output
 
 
 @dataclass(frozen=True)
@@ -78,4 +79,26 @@ class Failed:
     exp: Experiment | None = None
 
 
+@dataclass(frozen=True)
+class GradCheckDone:
+    """The answer to GradCheck: a tuidl.engine.records.GradCheckReport."""
+
+    report: Any
+    command_id: int
+
+
+@dataclass(frozen=True)
+class DivergenceFound:
+    """Training met its first value that is not finite; sent right after that epoch (before
+    the Notice of the status). `record`: the StepRecord of the first step that holds one (the
+    step-through opens on it); `message`: which layer and parameter went first, with the
+    learning rate, the gradient and the update; `divergence`: the
+    tuidl.engine.records.Divergence with every field."""
+
+    record: Any
+    message: str
+    divergence: Any = None
+
+
 Event = EngineLoaded | EngineFailed | Progress | StepTaken | Notice | Failed
+Event = Event | GradCheckDone | DivergenceFound

@@ -17,6 +17,7 @@ from tuidl import config as cfg
 from tuidl.config import ConfigError, Experiment
 from tuidl.session import commands as c
 from tuidl.session.events import EngineFailed, EngineLoaded, Failed, Notice, Snapshot, StepTaken
+from tuidl.session.events import DivergenceFound, GradCheckDone
 
 PUBLISH_INTERVAL = 1 / 15  # seconds between snapshots while training fast (the app draws each)
 IDLE_WAIT = 0.1  # longest wait for a command, so that a lost parent is noticed
@@ -37,7 +38,7 @@ def refusal(trainer: Any) -> str:
     if trainer.finished:
         return f"{trainer.status}: raise epochs in the Train tab to go on, or press r to reset"
     if trainer.diverged:
-        return f"{trainer.status}; the weights are not finite: press r to reset"
+        return f"{trainer.status}; press r to reset (the step-through, n, still shows what the network computes)"
     return f"{trainer.status}: press r to reset"
 
 
@@ -64,6 +65,7 @@ class Worker:
         self._initial = (exp, dataset, checkpoint)
         self.source = source
         self.grid: tuple[int, int] = (48, 32)
+        self.plane_view: tuple[int, int] | None = None  # the neuron the plane shows (SetPlaneView)
         self.speed: float | None = None
         self.trainer: Any = None
         self.running = False
@@ -72,6 +74,7 @@ class Worker:
         self._sent_history = 0
         self._next_epoch_at = 0.0
         self._run_cid = 0  # the command that started the run in progress
+        self._told_divergence: Any = None  # the trainer's Divergence once DivergenceFound is sent
         self._epoch_marks: list[tuple[float, int]] = []  # (time, epoch) of recent epochs while running
 
     # -- the loop ------------------------------------------------------------------
@@ -157,6 +160,12 @@ class Worker:
                 self._build_from(t.exp, t.dataset, "weights reset: the network is re-initialised (epoch 0)", cid)
             elif isinstance(command, c.SetEpochs):
                 self._set_epochs(cid, command.n)
+            elif isinstance(command, c.SetWeight):
+                self.trainer.set_weight(command.layer, command.row, command.col, command.value)
+            elif isinstance(command, c.SetPlaneView):
+                self._set_plane_view(command.layer, command.unit)
+            elif isinstance(command, c.GradCheck):
+                self._grad_check(cid, command.steps)
             else:
                 self._deliver(Failed(f"unknown command {command!r}", cid))
         except Exception as err:  # noqa: BLE001 - a command never ends the worker
@@ -182,6 +191,7 @@ class Worker:
         for _ in range(max(1, int(n))):
             t.train_epoch()
             if t.status is not None:
+                self._tell_divergence()
                 self._deliver(Notice(f"{t.status}."))
                 break
 
@@ -193,9 +203,10 @@ class Worker:
             return
         record = t.step()
         self._deliver(StepTaken(record, cid))
+        self._tell_divergence()
         if t.diverged:
-            self._deliver(Notice(f"the weights are not finite (the loss is {record.loss}): "
-                                 "the step shows what they compute; press r to reset"))
+            self._deliver(Notice(f"the run has diverged (this step's loss is {record.loss}): "
+                                 "the step shows what the network computes now; press r to reset"))
 
     def _set_epochs(self, cid: int, n: int) -> None:
         if not (isinstance(n, int) and 1 <= n <= cfg.MAX_EPOCHS):
@@ -214,6 +225,19 @@ class Worker:
             raise ValueError(f"speed {speed!r}: a number of epochs per second > 0, or None for no limit")
         self.speed = None if speed is None else float(speed)
         self._next_epoch_at = time.perf_counter()
+
+    def _set_plane_view(self, layer: int | None, unit: int | None) -> None:
+        if layer is None and unit is None:
+            self.plane_view = None
+        elif not self._neuron_exists(layer, unit):
+            raise ValueError(f"no neuron {unit!r} in layer {layer!r} to show on the plane")
+        else:
+            self.plane_view = (layer, unit)
+
+    def _neuron_exists(self, layer: Any, unit: Any) -> bool:
+        layers = self.trainer.network.layers
+        return (isinstance(layer, int) and isinstance(unit, int) and 0 <= layer < len(layers)
+                and 0 <= unit < layers[layer].n_out)
 
     # -- building ------------------------------------------------------------------
     def _first_build(self) -> None:
@@ -246,6 +270,8 @@ class Worker:
         self._build += 1
         self._sent_history = 0
         self._epoch_marks = []
+        if self.plane_view is not None and not self._neuron_exists(*self.plane_view):
+            self.plane_view = None  # that neuron is not in the new network: the output again
 
     # -- training ------------------------------------------------------------------
     def _train_one_epoch(self) -> bool:
@@ -264,8 +290,29 @@ class Worker:
             self._epoch_marks.pop(0)
         if t.status is not None:
             self.running = False
+            self._tell_divergence()
             self._deliver(Notice(f"{t.status}. Training paused."))
         return True
+
+    # -- the gradient check and divergence explained ----------------------------------
+    def _grad_check(self, cid: int, steps: int) -> None:
+        """Backprop against finite differences at the current weights; the run is not changed."""
+        from tuidl.engine.gradcheck import gradient_check
+
+        t = self.trainer
+        try:
+            report = gradient_check(t.exp, steps=steps, source=self.source, trainer=t)
+        except ValueError as err:  # the weights are not finite
+            self._deliver(Failed(f"gradient check: {err}", cid))
+            return
+        self._deliver(GradCheckDone(report, cid))
+
+    def _tell_divergence(self) -> None:
+        """DivergenceFound, once per run, as soon as the trainer has explained its divergence."""
+        found = getattr(self.trainer, "divergence", None)
+        if found is not None and found is not self._told_divergence:
+            self._told_divergence = found
+            self._deliver(DivergenceFound(found.record, found.message, found))
 
     def _rate(self) -> float:
         if not self.running or len(self._epoch_marks) < 2:
@@ -282,9 +329,10 @@ class Worker:
             return
         nx, ny = self.grid
         boundary = weights = None
+        view = self.plane_view
         try:
             if t.dataset.points_train.shape[1] == 2 and nx > 0 and ny > 0:
-                boundary = t.boundary(nx, ny)
+                boundary = t.boundary(nx, ny) if view is None else t.neuron_map(*view, nx, ny)
             weights = t.weights()
         except Exception:  # noqa: BLE001 - a drawing problem must not stop training
             boundary = None
@@ -306,6 +354,7 @@ class Worker:
             speed=self.speed,
             device_label=t.device_label,
             done=self._done,
+            plane_view=view if boundary is not None else None,
         )
         self._deliver(ProgressDelta(snap, self._sent_history))
         self._sent_history = len(t.history)

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from tuidl.session import Session, Snapshot
 
 SOURCE = "refused"  # the name a refused form value is reported under
-TABS = {"data": "Data", "network": "Network", "training": "Training", "device": "Device"}
 
 
 class EngineEvent(Message):
@@ -47,27 +46,25 @@ class TuidlApp(App):
         Binding("space", "toggle_run", "run/pause"),
         Binding("e", "epoch", "epoch"),
         Binding("n", "next_phase", "next phase"),
-        Binding("p", "prev_phase", "prev phase", show=False),
         Binding("r", "reset", "reset"),
         Binding("a", "add_layer", "add layer", show=False),
         Binding("x", "delete_layer", "delete layer", show=False),
-        Binding("escape", "close_step", "charts", show=False),
-        Binding("left_square_bracket", "example(-1)", "prev example", show=False),
-        Binding("right_square_bracket", "example(1)", "next example", show=False),
-        Binding("up", "neuron(-1)", "prev neuron", show=False),
-        Binding("down", "neuron(1)", "next neuron", show=False),
         Binding("plus,equals_sign", "speed(1)", "faster", show=False),
         Binding("minus", "speed(-1)", "slower", show=False),
-        *(Binding(str(i), f"tab('{tab}')", name, show=False) for i, (tab, name) in enumerate(TABS.items(), 1)),
+        Binding("l", "lessons", "lessons"),
+        Binding("G", "gradient_check", "gradient check", show=False),
         Binding("question_mark", "help", "help"),
         Binding("q", "quit", "quit"),
     ]
 
     def __init__(self, exp: Experiment | None = None, path: str | None = None, *, checkpoint: str | None = None,
-                 deterministic: bool = False, in_process: bool = False):
-        """checkpoint: open a saved run where it stopped. deterministic: no rates or machine details on
-        screen (snapshots). in_process: train in a thread of this process, not a child process (tests)."""
+                 lesson=None, deterministic: bool = False, in_process: bool = False):
+        """checkpoint: open a saved run where it stopped. lesson: a tuidl.lessons.Lesson whose text
+        is shown beside the views (exp is its experiment). deterministic: no rates or machine
+        details on screen (snapshots). in_process: train in a thread of this process, not a child
+        process (tests)."""
         super().__init__()
+        self.lesson = lesson
         self.exp = copy.deepcopy(exp) if exp is not None else cfg.default_experiment()
         self.path = path
         self.checkpoint = checkpoint
@@ -85,7 +82,7 @@ class TuidlApp(App):
         self._build_id = 0  # the id of the last Build command
 
     def get_default_screen(self) -> MainScreen:
-        self.main = MainScreen(self.exp, self.deterministic)
+        self.main = MainScreen(self.exp, self.deterministic, self.lesson)
         return self.main
 
     def on_mount(self) -> None:
@@ -135,6 +132,16 @@ class TuidlApp(App):
             self.load_error = event.message
             self.main.show_engine(None, failed=True)
             self.say(event.message, error=True)
+        elif isinstance(event, ev.DivergenceFound):
+            # the step where the first value stopped being a number, phase by phase
+            self._awaiting_step, self._phases_ahead = None, 0
+            self.main.enter_step()
+            self.main.step_panel.show_record(event.record)
+            self.say(event.message, error=True)
+        elif isinstance(event, ev.GradCheckDone):
+            from tuidl.ui.gradcheck_view import GradCheckScreen
+
+            self.push_screen(GradCheckScreen(event.report))
         elif isinstance(event, ev.Notice):
             self.say(event.message)
         elif isinstance(event, ev.Failed):
@@ -187,7 +194,26 @@ class TuidlApp(App):
     def on_network_diagram_layer_clicked(self, message) -> None:
         if message.layer < len(self.exp.model.hidden):
             self.select_layer(message.layer)
-            self.action_tab("network")
+            self.main.action_tab("network")
+
+    def on_network_diagram_weight_edited(self, message) -> None:
+        from tuidl.session.commands import SetWeight
+        from tuidl.ui.diagram_cursor import entry_name
+
+        if not self._engine_ready():
+            return
+        self._awaiting_step, self._phases_ahead = None, 0
+        self.main.leave_step(clear=True)  # the step shown had the old weight: n takes a new one
+        self.session.send(SetWeight(message.layer, message.row, message.col, message.value))
+        self.main.edited[(message.layer, message.row, message.col)] = message.value
+        self.say(f"{entry_name(message.layer, message.row, message.col)} set to {message.value:g}: "
+                 "the boundary shows it now; training moves it on")
+
+    def on_network_diagram_neuron_view_requested(self, message) -> None:
+        from tuidl.session.commands import SetPlaneView
+
+        if self._engine_ready():
+            self.session.send(SetPlaneView(message.layer, message.unit))
 
     def select_layer(self, index: int | None) -> None:
         if index != self.selected_layer:
@@ -245,6 +271,7 @@ class TuidlApp(App):
         if dataset is not None:
             self.dataset = dataset
         notice = f"{what}: network re-initialised ({arch(new)}, epoch 0)"
+        self.main.edited.clear()
         self._build_id = self.session.send(Build(copy.deepcopy(new), self.dataset, notice))
         self._awaiting_step, self._phases_ahead = None, 0
         self.main.leave_step(clear=True)
@@ -288,6 +315,7 @@ class TuidlApp(App):
         if self._engine_ready():
             self._awaiting_step, self._phases_ahead = None, 0
             self.main.leave_step(clear=True)
+            self.main.edited.clear()
             self.session.send(Reset())
 
     def action_next_phase(self) -> None:
@@ -304,21 +332,6 @@ class TuidlApp(App):
         panel = self.main.step_panel
         if panel.cursor is None or not panel.next_phase():
             self._awaiting_step = self.session.send(Step())
-
-    def action_prev_phase(self) -> None:
-        if self.main.stepping:
-            self.main.step_panel.prev_phase()
-
-    def action_example(self, delta: int) -> None:
-        if self.main.stepping:
-            self.main.step_panel.move_example(delta)
-
-    def action_neuron(self, delta: int) -> None:
-        if self.main.stepping:
-            self.main.step_panel.move_neuron(delta)
-
-    def action_close_step(self) -> None:
-        self.main.leave_step()
 
     def action_speed(self, direction: int) -> None:
         from tuidl.session import faster, slower
@@ -361,9 +374,30 @@ class TuidlApp(App):
         if "select" in after:
             self.select_layer(after["select"])
 
-    def action_tab(self, tab: str) -> None:
-        if self.main.filled:
-            self.main.side.select_tab(tab)
+    def action_gradient_check(self) -> None:
+        from tuidl.session.commands import GradCheck
+
+        if self._send(GradCheck(), leave_step=False) is not None:
+            self.say("gradient check: backpropagation against finite differences, in float64…")
+
+    def action_lessons(self) -> None:
+        from tuidl.lessons import all_lessons
+        from tuidl.ui.lesson_panel import LessonPicker
+
+        if not isinstance(self.screen, LessonPicker):
+            current = self.lesson.name if self.lesson is not None else None
+            self.push_screen(LessonPicker(all_lessons(), current), self.open_lesson)
+
+    def open_lesson(self, name: str | None) -> None:
+        """Use the lesson's experiment (re-initialising) and show its text."""
+        from tuidl.lessons import load
+
+        if name is None or not self._engine_ready():
+            return
+        exp, lesson = load(name)
+        self.apply(lambda _: exp, f"lesson {lesson.title}", select=0 if exp.model.hidden else None)
+        self.lesson = lesson
+        self.main.show_lesson(lesson)
 
     def action_help(self) -> None:
         from tuidl.ui.help import HelpScreen  # Markdown is imported on first use, off the first frame

@@ -102,15 +102,24 @@ def choice(key: str, options: list[tuple[str, str]], value: str, fid: str) -> Se
     return Select(options, value=value, name=key, id=fid, allow_blank=False, compact=True)
 
 
+# What a generated dataset is drawn with: a lesson's own points (dataset "points") have none of it.
+GENERATOR_FIELDS = (("data.samples", "samples", "f-samples"), ("data.noise", "noise", "f-noise"),
+                    ("data.train_fraction", "train frac.", "f-train_fraction"), ("data.seed", "data seed", "f-data_seed"))
+
+
+def dataset_options(e: cfg.Experiment) -> list[tuple[str, str]]:
+    """The datasets to choose from: "points" only where the experiment has its own points."""
+    names = cfg.GENERATED_DATASETS + (("points",) if e.data.dataset == "points" else ())
+    return [(d, d) for d in names]
+
+
 def data_form(e: cfg.Experiment):
     """The Data tab: the dataset, its size and noise, the batch, the input features."""
-    yield row("dataset", choice("data.dataset", [(d, d) for d in cfg.DATASETS], e.data.dataset, "f-dataset"))
+    yield row("dataset", choice("data.dataset", dataset_options(e), e.data.dataset, "f-dataset"))
     yield field_row("data.classes", "classes", "f-classes", row_id="row-classes")
-    for key, label, fid in (("data.samples", "samples", "f-samples"), ("data.noise", "noise", "f-noise"),
-                            ("data.train_fraction", "train frac.", "f-train_fraction"),
-                            ("train.batch_size", "batch size", "f-batch_size"),
-                            ("data.seed", "data seed", "f-data_seed")):
-        yield field_row(key, label, fid)
+    for key, label, fid in GENERATOR_FIELDS:
+        yield field_row(key, label, fid, row_id=f"row-{fid}")
+    yield field_row("train.batch_size", "batch size", "f-batch_size")
     yield Label("input features", classes="form-head")
     yield SelectionList[str](*[(f, f, f in e.data.features) for f in cfg.FEATURES], name="data.features",
                              id="f-features", compact=True)

@@ -23,7 +23,11 @@ HELP_TEXT = """\
 | `escape` | leave the step-through view (back to the charts) |
 | `r` | reset: re-initialise the weights (epoch 0) |
 | `a` / `x` | add a layer after the selected one / delete the selected layer |
+| `w` | the diagram's cursor: `←→` layers, `↑↓` neurons, `[` `]` a neuron's weights and bias, `enter` edits one, `v` shows a hidden neuron's activation on the plane, `escape` back |
 | `1`–`4` | the Data / Network / Training / Device tab |
+| `g` | the gradients view: each layer's ‖dL/dW‖ and ‖ΔW‖/‖W‖ per epoch, log scale (vanishing or exploding gradients); `g` again for the loss |
+| `G` | gradient check: backpropagation's gradients against finite differences, per layer |
+| `l` | lessons: the lecture, one lesson at a time (its text shows beside the views) |
 | `ctrl+p` | command palette: every action by name |
 | `?` | this help |
 | `q` | quit |

@@ -25,14 +25,24 @@ from tuidl.ui.views import FiguresLine, Stats, TopBar, arch
 if TYPE_CHECKING:
     from tuidl.session import Snapshot
 
+TABS = {"data": "Data", "network": "Network", "training": "Training", "device": "Device"}
 COMPACT_WIDTH = 110
 COMPACT_HEIGHT = 32
 MESSAGE_SECONDS = 12  # a message older than this says nothing about the screen any more
 
 
 class MainScreen(Screen):
-    # PgUp/PgDn/Home/End scroll the step-through whenever it is shown: nothing is focused there.
+    # The step-through's keys: PgUp/PgDn/Home/End scroll it whenever it is shown (nothing is focused there).
     BINDINGS = [
+        Binding("p", "prev_phase", "prev phase", show=False),
+        Binding("escape", "close_step", "charts", show=False),
+        Binding("left_square_bracket", "example(-1)", "prev example", show=False),
+        Binding("right_square_bracket", "example(1)", "next example", show=False),
+        Binding("up", "neuron(-1)", "prev neuron", show=False),
+        Binding("down", "neuron(1)", "next neuron", show=False),
+        *(Binding(str(i), f"tab('{tab}')", name, show=False) for i, (tab, name) in enumerate(TABS.items(), 1)),
+        Binding("w", "focus_diagram", "edit weights"),
+        Binding("g", "toggle_gradients", "gradients", show=False),
         Binding("pageup", "scroll_step(-1)", "page up", show=False),
         Binding("pagedown", "scroll_step(1)", "page down", show=False),
         Binding("home", "scroll_step_to(0)", "top", show=False),
@@ -46,9 +56,10 @@ class MainScreen(Screen):
             super().__init__()
             self.size = size
 
-    def __init__(self, exp: cfg.Experiment, deterministic: bool = False) -> None:
+    def __init__(self, exp: cfg.Experiment, deterministic: bool = False, lesson=None) -> None:
         super().__init__(id="main")
         self.exp = exp
+        self.lesson = lesson
         self.deterministic = deterministic
         self.selected: int | None = None
         self.snap: Snapshot | None = None
@@ -57,6 +68,7 @@ class MainScreen(Screen):
         self.filled = False  # the views are mounted
         self.forms_ready = False  # and the forms in the side panel
         self._grid_asked: tuple[int, int] | None = None
+        self.edited: dict = {}  # {(layer, row, col or None): value} set by hand, marked until training moves it
         self._message_timer = None
 
     # -- layout --------------------------------------------------------------------------
@@ -83,6 +95,7 @@ class MainScreen(Screen):
     async def fill(self, dataset) -> None:
         """Mount the panes' contents (after the first frame), then the forms."""
         from tuidl.ui.diagram import NetworkDiagram
+        from tuidl.ui.gradients import GradientChart
         from tuidl.ui.plane import BoundaryPlane
         from tuidl.ui.side_panel import SidePanel
         from tuidl.ui.stepthrough import StepThroughPanel
@@ -96,10 +109,13 @@ class MainScreen(Screen):
         await self.query_one("#plane-pane").mount(BoundaryPlane(id="plane"))
         await self.query_one("#right").mount_all([
             Stats("", id="stats"),
-            ContentSwitcher(Charts(id="charts"), StepThroughPanel(id="stepthrough"), id="right-switch",
-                            initial="charts"),
+            ContentSwitcher(Charts(id="charts"),
+                            Vertical(GradientChart("grad_norms"), GradientChart("update_ratios"), id="gradients"),
+                            StepThroughPanel(id="stepthrough"), id="right-switch", initial="charts"),
         ])
         self.query_one(BoundaryPlane).set_dataset(dataset)
+        if self.lesson is not None:
+            await self._mount_lesson(self.lesson)
         self.filled = True
         self._redraw()
         await side.populate()
@@ -158,14 +174,57 @@ class MainScreen(Screen):
         self.query_one(TopBar).show(self.exp, self.device)
         self.query_one(Stats).show(snap, self.deterministic)
         self.query_one(FiguresLine).show(snap)
-        self.query_one(Charts).show(snap)
+        self._show_charts()
         plane = self.query_one(BoundaryPlane)
         if snap.boundary is not None and snap.exp is not None and snap.exp.data == self.exp.data:
-            plane.set_boundary(snap.boundary)
+            from tuidl.ui.plane_neuron import neuron_view
+
+            plane.set_boundary(snap.boundary, neuron_view(snap.exp, snap.plane_view))
+            self.query_one("#plane-pane").border_title = plane.title  # a neuron's view names itself
         if not self.stepping:
             self._redraw_diagram()
         self.side.set_running(snap.running, ready=snap.exp is not None)
         self._check_grid()
+
+    def show_lesson(self, lesson) -> None:
+        from tuidl.ui.lesson_panel import LessonPanel
+
+        self.lesson = lesson
+        panels = self.query(LessonPanel)
+        if panels:
+            panels.first().show(lesson)
+        else:
+            self.run_worker(self._mount_lesson(lesson))
+
+    async def _mount_lesson(self, lesson) -> None:
+        from tuidl.ui.lesson_panel import LessonPanel
+
+        panel = LessonPanel(id="lesson")
+        await self.query_one("#right").mount(panel, before=0)
+        panel.show(lesson)
+
+    def _show_charts(self) -> None:
+        """Draw the charts in view: loss and accuracy, or the gradients' norms."""
+        from tuidl.ui.gradients import GradientChart
+        from tuidl.ui.views import Charts
+
+        if self.snap is None:
+            return
+        if self.query_one("#right-switch", ContentSwitcher).current == "gradients":
+            for chart in self.query(GradientChart):
+                chart.show(self.snap)
+        else:
+            self.query_one(Charts).show(self.snap)
+
+    def action_toggle_gradients(self) -> None:
+        """Loss and accuracy ↔ each layer's ‖dL/dW‖ and ‖ΔW‖/‖W‖ per epoch (vanishing, exploding)."""
+        if not self.filled:
+            return
+        self.leave_step()
+        switch = self.query_one("#right-switch", ContentSwitcher)
+        switch.current = "charts" if switch.current == "gradients" else "gradients"
+        self.query_one("#right").border_title = "gradients" if switch.current == "gradients" else "training"
+        self._show_charts()
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.query_one("#message", Static).update(Text(text, style="bold red" if error else "green"))
@@ -193,7 +252,8 @@ class MainScreen(Screen):
             pane.border_title = "network · step-through"
         else:
             weights = self.snap.weights if self.snap is not None else None
-            model = network_model(self.exp, weights, self.selected)
+            viewed = self.snap.plane_view if self.snap is not None else None
+            model = network_model(self.exp, weights, self.selected, edited=self.edited, viewed=viewed)
             pane.border_title = f"network {arch(self.exp)}"
         self.query_one(NetworkDiagram).set_model(model)
 
@@ -244,6 +304,30 @@ class MainScreen(Screen):
     def on_step_through_panel_phase_shown(self) -> None:
         if self.stepping:
             self._redraw_diagram()
+
+    def action_prev_phase(self) -> None:
+        if self.stepping:
+            self.step_panel.prev_phase()
+
+    def action_example(self, delta: int) -> None:
+        if self.stepping:
+            self.step_panel.move_example(delta)
+
+    def action_neuron(self, delta: int) -> None:
+        if self.stepping:
+            self.step_panel.move_neuron(delta)
+
+    def action_close_step(self) -> None:
+        self.leave_step()
+
+    def action_focus_diagram(self) -> None:
+        """The diagram's cursor: move over layers, neurons and links, edit a weight, view a neuron."""
+        if self.filled:
+            self.query_one("#diagram").focus()
+
+    def action_tab(self, tab: str) -> None:
+        if self.forms_ready:
+            self.side.select_tab(tab)
 
     def action_scroll_step(self, pages: int) -> None:
         if self.stepping:

@@ -11,21 +11,30 @@ from tuidl import config as cfg
 
 def commands(app) -> Iterable[SystemCommand]:
     from tuidl.engine.facts import OPTIMIZERS
-    from tuidl.ui.app import TABS
+    from tuidl.lessons import all_lessons
+    from tuidl.ui.main_screen import TABS
 
     yield SystemCommand("Run / pause training", "Train epochs in the training process (space)", app.action_toggle_run)
     yield SystemCommand("Train one epoch", "One pass over the training data (e)", app.action_epoch)
     yield SystemCommand("Step-through: next phase", "Forward, loss, backward, update (n)", app.action_next_phase)
-    yield SystemCommand("Step-through: previous phase", "Back one phase (p)", app.action_prev_phase)
-    yield SystemCommand("Step-through: close", "Back to the charts (escape)", app.action_close_step)
+    yield SystemCommand("Step-through: previous phase", "Back one phase (p)", app.main.action_prev_phase)
+    yield SystemCommand("Step-through: close", "Back to the charts (escape)", app.main.action_close_step)
     yield SystemCommand("Reset weights", "Re-initialise the network, epoch 0 (r)", app.action_reset)
     yield SystemCommand("Faster training", "More epochs per second (+)", lambda: app.action_speed(1))
     yield SystemCommand("Slower training", "Fewer epochs per second, to watch (-)", lambda: app.action_speed(-1))
     yield SystemCommand("Add a layer", "Add a hidden layer after the selected one (a)", app.action_add_layer)
     yield SystemCommand("Delete the selected layer", "Remove the selected hidden layer (x)", app.action_delete_layer)
     yield SystemCommand("Help: keys and phases", "Every key and what each phase means (?)", app.action_help)
+    yield SystemCommand("Lessons", "Pick a lesson of the lecture (l)", app.action_lessons)
+    yield SystemCommand("Gradient check", "Backpropagation's gradients against finite differences (G)",
+                        app.action_gradient_check)
+    yield SystemCommand("Gradients view", "Each layer's gradient norm per epoch: vanishing or exploding (g)",
+                        app.main.action_toggle_gradients)
+    for lesson in all_lessons():
+        yield SystemCommand(f"Lesson: {lesson.title}", "Open this lesson (re-initialises)",
+                            lambda name=lesson.name: app.open_lesson(name))
     for i, (tab, name) in enumerate(TABS.items(), 1):
-        yield SystemCommand(f"Show the {name} tab", f"Open the {name} form ({i})", lambda t=tab: app.action_tab(t))
+        yield SystemCommand(f"Show the {name} tab", f"Open the {name} form ({i})", lambda t=tab: app.main.action_tab(t))
     for d in cfg.DATASETS:
         yield SystemCommand(f"Dataset: {d}", "Use this dataset (re-initialises)", lambda d=d: app.action_choose("dataset", d))
     for x in cfg.LOSSES:

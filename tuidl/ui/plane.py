@@ -27,6 +27,7 @@ from textual.strip import Strip
 
 from tuidl.ui.cached import CachedLinesWidget
 from tuidl.ui.colors import BACKGROUND, BLUE, CLASS_COLORS, ORANGE, blend, heat_rgb
+from tuidl.ui.plane_neuron import NeuronView, neuron_range, neuron_rgb, neuron_title
 
 AXES_MIN_WIDTH = 24   # below this width or height the axes are dropped
 AXES_MIN_HEIGHT = 8
@@ -166,6 +167,7 @@ class BoundaryPlane(CachedLinesWidget):
         super().__init__(id=id, classes=classes)
         self.dataset = None
         self.boundary: np.ndarray | None = None
+        self.view: NeuronView | None = None  # what `boundary` holds: a neuron's activation, or the output
         self.show_validation = True
         self._yrange: tuple[float, float] | None = None
         self._frame_key = None
@@ -175,6 +177,7 @@ class BoundaryPlane(CachedLinesWidget):
     def set_dataset(self, dataset) -> None:
         self.dataset = dataset
         self.boundary = None
+        self.view = None
         self._yrange = None
         self._frame = self._frame_key = None
         if dataset is not None and dataset.task == "regression":
@@ -183,8 +186,10 @@ class BoundaryPlane(CachedLinesWidget):
                 self._yrange = (float(ys.min()), float(ys.max()))
         self._invalidate()
 
-    def set_boundary(self, boundary: np.ndarray | None) -> None:
+    def set_boundary(self, boundary: np.ndarray | None, view: NeuronView | None = None) -> None:
+        """The heatmap's values: the network's output (view None) or one neuron's activation."""
         self.boundary = boundary
+        self.view = view
         self._invalidate()
 
     def notify_style_update(self) -> None:
@@ -195,6 +200,8 @@ class BoundaryPlane(CachedLinesWidget):
     @property
     def title(self) -> str:
         """The pane title: what the heatmap shows and the points' legend."""
+        if self.view is not None:
+            return neuron_title(self.view, self.boundary)
         return plane_title(self.dataset.task if self.dataset is not None else "binary", self.show_validation)
 
     @property
@@ -273,7 +280,11 @@ class BoundaryPlane(CachedLinesWidget):
         if ds is not None and b is not None and b.ndim == 2 and b.shape[0] > 0 and b.shape[1] > 0:
             ys = (np.arange(2 * h) * b.shape[0] // (2 * h)).clip(0, b.shape[0] - 1)
             xs = (np.arange(w) * b.shape[1] // w).clip(0, b.shape[1] - 1)
-            pixels[:] = heat_rgb(b[np.ix_(ys, xs)], ds.task, ds.n_classes, self._yrange)
+            values = b[np.ix_(ys, xs)]
+            if self.view is not None:
+                pixels[:] = neuron_rgb(values, *neuron_range(self.view.activation, b))
+            else:
+                pixels[:] = heat_rgb(values, ds.task, ds.n_classes, self._yrange)
         # packed into ints and quantised a little, so that styles repeat and merge
         q = (pixels.astype(np.int32) >> 2) << 2
         return (q[..., 0] << 16) | (q[..., 1] << 8) | q[..., 2]

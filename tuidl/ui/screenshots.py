@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from tuidl import config as cfg
+from tuidl import lessons
 from tuidl.config import Layer
 from tuidl.ui import headless
 
@@ -26,10 +27,10 @@ def spiral_exp(optimizer: str = "adam") -> cfg.Experiment:
     return exp
 
 
-async def _shot(outdir: Path, name: str, exp: cfg.Experiment, script, size=SIZE) -> Path:
+async def _shot(outdir: Path, name: str, exp: cfg.Experiment, script, size=SIZE, lesson=None) -> Path:
     from tuidl.ui.app import TuidlApp
 
-    app = TuidlApp(exp, deterministic=True)
+    app = TuidlApp(exp, lesson=lesson, deterministic=True)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await headless.wait_ready(app)
@@ -51,7 +52,8 @@ async def _trained(app, pilot) -> None:
 
 def _phase(n: int, epochs: int = 100):
     async def script(app, pilot) -> None:
-        await headless.train_epochs(app, epochs)
+        if epochs:
+            await headless.train_epochs(app, epochs)
         await pilot.press("n")
         await headless.settle(app)
         for _ in range(n):
@@ -71,6 +73,25 @@ async def _help(app, pilot) -> None:
     await pilot.press("question_mark")
 
 
+def _epochs(n: int):
+    async def script(app, pilot) -> None:
+        await headless.train_epochs(app, n)
+
+    return script
+
+
+# Each lesson at the moment its text is about.
+LESSON_SHOTS = {
+    "perceptron": _phase(0, epochs=0),  # z = −6 at x = (−1, 2)
+    "will-i-pass": _nothing,  # the untrained network: the student at (4, 5) on the orange side
+    "non-linearity": _epochs(200),  # linear layers: a straight boundary
+    "learning-rate": _epochs(100),  # too small: barely moved
+    "optimizers": _epochs(50),
+    "mini-batches": _epochs(100),
+    "overfitting": _epochs(100),  # the validation curve turned up
+}
+
+
 async def make_all(outdir: Path) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     shots = [
@@ -87,6 +108,9 @@ async def make_all(outdir: Path) -> list[Path]:
     paths = []
     for name, exp, script, size in shots:
         paths.append(await _shot(outdir, name, exp, script, size))
+    for name, script in LESSON_SHOTS.items():
+        exp, lesson = lessons.load(name)
+        paths.append(await _shot(outdir, f"lesson-{name}", exp, script, SIZE, lesson))
     return paths
 
 

@@ -38,7 +38,7 @@ from textual.widgets.option_list import Option
 
 from tuidl import config as cfg
 from tuidl.config import Experiment
-from tuidl.ui.form_fields import FORMS, LAYER, SPEED, FieldInput, format_value, option_rows
+from tuidl.ui.form_fields import FORMS, GENERATOR_FIELDS, dataset_options, LAYER, SPEED, FieldInput, format_value, option_rows
 
 TABS = (("data", "Data"), ("network", "Net"), ("training", "Train"), ("device", "Device"))
 CONTROLS = (("b-run", "▶ run", "app.toggle_run"), ("b-epoch", "+1 ep", "app.epoch"),
@@ -112,6 +112,7 @@ class SidePanel(Vertical):
         self._speed = "max"
         self._layer_prompts: list[str] = []
         self._options_for = self.exp.train.optimizer
+        self._dataset_options = dataset_options(self.exp)
 
     # -- layout -----------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -155,6 +156,10 @@ class SidePanel(Vertical):
                     value = self._in_use(field.name)
                     if value is not MISSING:
                         field.show("" if value is None else format_value(value))
+            dataset = self.query_one("#f-dataset", Select)
+            if dataset_options(exp) != self._dataset_options:
+                self._dataset_options = dataset_options(exp)
+                dataset.set_options(self._dataset_options)
             for select in self.query(Select):
                 value = self._in_use(select.name)
                 if value not in (None, MISSING) and select.value != value:
@@ -168,7 +173,10 @@ class SidePanel(Vertical):
                 features.deselect_all()
                 for f in exp.data.features:
                     features.select(f)
-            self.query_one("#row-classes").display = exp.data.dataset in cfg.MULTICLASS_DATASETS
+            drawn = exp.data.dataset in cfg.GENERATED_DATASETS  # a lesson's own points have their classes
+            self.query_one("#row-classes").display = drawn and exp.data.dataset in cfg.MULTICLASS_DATASETS
+            for _, _, fid in GENERATOR_FIELDS:
+                self.query_one(f"#row-{fid}").display = drawn
             self._show_layers()
             self._show_device_choice()
             self.query_one("#output-info", Static).update(

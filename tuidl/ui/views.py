@@ -30,7 +30,12 @@ def arch(exp: cfg.Experiment) -> str:
 
 
 def _finite(*values: float | None) -> bool:
-    return all(v is not None and math.isfinite(v) for v in values)
+    """No value is a NaN or infinite (None: a set that is not there, e.g. no validation points)."""
+    return all(v is None or math.isfinite(v) for v in values)
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
 
 
 class TopBar(Static):
@@ -90,10 +95,10 @@ class Stats(Static):
         if last is None:
             table.add_row("loss", "–", "–")
         else:
-            table.add_row("loss", f"{last.train_loss:.4f}", f"{last.val_loss:.4f}")
+            table.add_row("loss", _num(last.train_loss, ".4f"), _num(last.val_loss, ".4f"))
             # an accuracy next to a loss that is not a number would say nothing true
             if last.train_accuracy is not None and _finite(last.train_loss, last.val_loss):
-                table.add_row("accuracy", f"{last.train_accuracy:.3f}", f"{last.val_accuracy:.3f}")
+                table.add_row("accuracy", _num(last.train_accuracy, ".3f"), _num(last.val_accuracy, ".3f"))
         box = Table.grid()
         box.add_row(Text.assemble(("epoch ", "dim"), (epoch_text(snap) if snap is not None else "0", "bold")))
         box.add_row(table)
@@ -111,9 +116,9 @@ class FiguresLine(Static):
         text = Text(f"epoch {snap.epoch}", style="bold")
         last = snap.history[-1] if snap.history else None
         if last is not None:
-            text.append(f" · loss {last.train_loss:.4f} / val {last.val_loss:.4f}")
+            text.append(f" · loss {_num(last.train_loss, '.4f')} / val {_num(last.val_loss, '.4f')}")
             if last.train_accuracy is not None and _finite(last.train_loss, last.val_loss):
-                text.append(f" · acc {last.train_accuracy:.3f} / val {last.val_accuracy:.3f}")
+                text.append(f" · acc {_num(last.train_accuracy, '.3f')} / val {_num(last.val_accuracy, '.3f')}")
         text.append(" · ")
         text.append_text(state_text(snap, deterministic=True))
         self.update(text)

@@ -1,0 +1,163 @@
+"""Each lesson played in the app as its text says, its point checked with the numbers on screen."""
+from __future__ import annotations
+
+import math
+
+from conftest import async_test, flat, screen_text, settle, start, train_epochs, widget
+
+from tuidl import lessons
+from tuidl.ui.app import TuidlApp
+
+
+def lesson_app(name: str, **kwargs) -> TuidlApp:
+    exp, lesson = lessons.load(name)
+    return TuidlApp(exp, lesson=lesson, deterministic=True, in_process=True, **kwargs)
+
+
+def probability_at(app, x: float, y: float) -> float:
+    """What the plane shows at a point: the network's output there (the boundary's pixel)."""
+    plane = widget(app, "#plane")
+    ny, nx = app.snap.boundary.shape
+    x0, x1, y0, y1 = plane.dataset.extent
+    col = min(nx - 1, int((x - x0) / (x1 - x0) * nx))
+    row = min(ny - 1, int((y1 - y) / (y1 - y0) * ny))  # row 0 at the top
+    return float(app.snap.boundary[row, col])
+
+
+@async_test
+async def test_lesson_picker_opens_a_lesson_with_its_text():
+    app = TuidlApp(deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await pilot.press("l")
+        await pilot.pause()
+        assert "perceptron" in flat(screen_text(app)).lower()
+        await pilot.press("enter")  # the first lesson
+        await settle(app)
+        exp, lesson = lessons.load("perceptron")
+        assert app.exp == exp and app.snap.exp == exp and app.lesson.name == "perceptron"
+        assert lesson.title in screen_text(app)
+
+
+@async_test
+async def test_perceptron_z_is_minus_6_at_the_lectures_point():
+    app = lesson_app("perceptron")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await pilot.press("n")
+        await settle(app)
+        record = app.main.step_panel.cursor.record
+        layer = record.layers[0]
+        assert list(layer.input[0]) == [-1.0, 2.0]  # example 0 is the lecture's point
+        assert layer.z[0, 0] == -6.0
+        assert math.isclose(layer.a[0, 0], 1 / (1 + math.exp(6)), rel_tol=1e-6)  # σ(−6) ≈ 0.0025
+        text = screen_text(app)
+        assert "−6" in text and "+0.002473" in text
+
+
+@async_test
+async def test_will_i_pass_the_student_is_wrong_then_right():
+    app = lesson_app("will-i-pass")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        assert probability_at(app, 4, 5) < 0.5  # the untrained network says the student fails
+        assert "lectures attended" in screen_text(app)  # the plane's axes are named
+        await train_epochs(app, app.exp.train.epochs)
+        assert probability_at(app, 4, 5) > 0.5  # trained: the student passes, as they did
+
+
+async def set_field(pilot, app, tab: str, selector: str, text: str) -> None:
+    from conftest import submit
+
+    await pilot.press(tab)
+    await submit(pilot, app, selector, text)
+
+
+async def set_all_activations(pilot, app, activation: str) -> None:
+    await pilot.press("2")
+    for i in range(len(app.exp.model.hidden)):
+        app.select_layer(i)
+        widget(app, "#f-activation").value = activation
+        await settle(app)
+
+
+@async_test
+async def test_non_linearity_linear_fails_and_tanh_succeeds_from_the_same_start():
+    app = lesson_app("non-linearity")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        start_weights = app.snap.weights
+        await train_epochs(app, 200)
+        assert app.snap.history[-1].val_accuracy < 0.7 and app.snap.history[-1].train_loss > 0.6
+        await set_all_activations(pilot, app, "tanh")
+        assert all((W == W0).all() for (W, _), (W0, _) in zip(app.snap.weights, start_weights))
+        await train_epochs(app, 200)
+        assert app.snap.history[-1].val_accuracy > 0.95
+
+
+@async_test
+async def test_learning_rate_too_small_right_and_too_large():
+    app = lesson_app("learning-rate")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await train_epochs(app, 100)
+        assert app.snap.history[-1].val_accuracy < 0.6 and app.snap.history[-1].train_loss > 0.3  # too small
+        await set_field(pilot, app, "3", "#f-lr", "0.03")
+        await train_epochs(app, 100)
+        assert app.snap.history[-1].val_accuracy > 0.95
+        await set_field(pilot, app, "3", "#f-lr", "1")
+        await pilot.press("space")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.snap.status:
+                break
+        await settle(app)
+        assert app.snap.diverged and "diverged" in screen_text(app)
+
+
+@async_test
+async def test_optimizers_start_from_the_same_weights_and_differ():
+    app = lesson_app("optimizers")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        start_weights = app.snap.weights
+        losses = {}
+        for name in ("sgd", "adam", "adagrad"):
+            await pilot.press("3")
+            widget(app, "#f-optimizer").value = name
+            await settle(app)
+            assert all((W == W0).all() for (W, _), (W0, _) in zip(app.snap.weights, start_weights))
+            await train_epochs(app, 50)
+            losses[name] = app.snap.history[-1].train_loss
+        assert losses["adam"] < 0.01 < losses["adagrad"] and losses["adam"] < losses["sgd"]
+
+
+@async_test
+async def test_mini_batches_steps_per_epoch_follow_the_batch_size():
+    app = lesson_app("mini-batches")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        for batch, steps in (("32", 7), ("1", 200), ("200", 1)):
+            await set_field(pilot, app, "1", "#f-batch_size", batch)
+            await train_epochs(app, 2)
+            assert app.snap.steps == 2 * steps
+
+
+@async_test
+async def test_overfitting_early_stopping_stops_and_restores_the_best_epoch():
+    app = lesson_app("overfitting")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await train_epochs(app, 100)
+        val = [r.val_loss for r in app.snap.history]
+        best = val.index(min(val))
+        assert val[-1] > 2 * min(val) and best < 50  # the validation curve turns up: overfitting
+        await set_field(pilot, app, "3", "#f-early_stopping", "20")
+        await pilot.press("space")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if app.snap.status:
+                break
+        await settle(app)
+        assert app.snap.status.startswith("early stopping")
+        assert f"epoch {best + 1}" in app.snap.status and app.snap.epoch == best + 1 + 20

@@ -1,0 +1,69 @@
+"""A lesson beside the views (its text: what to do, what to look for, which key next),
+and the picker that opens one (`l`)."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Markdown, OptionList
+from textual.widgets.option_list import Option
+
+
+class LessonPanel(VerticalScroll):
+    """The open lesson's text; focus it (click or tab) to scroll it with the arrows."""
+
+    DEFAULT_CSS = """
+    LessonPanel { height: auto; max-height: 45%; padding: 0 1; border-bottom: hkey $panel-lighten-2; }
+    LessonPanel:focus { background: $accent 15%; }
+    LessonPanel > Markdown { margin: 0; padding: 0; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.lesson = None
+
+    def compose(self) -> ComposeResult:
+        yield Markdown("", id="lesson-text")
+
+    def show(self, lesson) -> None:
+        self.lesson = lesson
+        self.query_one(Markdown).update(f"**{lesson.title}** (l: other lessons)\n\n{lesson.text}")
+        self.scroll_home(animate=False)
+
+
+class LessonPicker(ModalScreen[str | None]):
+    """Every shipped lesson by title; enter opens one, escape closes."""
+
+    BINDINGS = [Binding("escape", "dismiss", "close"), Binding("l", "dismiss", "close", show=False)]
+    DEFAULT_CSS = """
+    LessonPicker { align: center middle; }
+    LessonPicker > Vertical {
+        width: 64; max-width: 100%; height: auto; max-height: 80%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    LessonPicker OptionList { height: auto; max-height: 20; }
+    """
+
+    def __init__(self, lessons: list, current: str | None = None) -> None:
+        super().__init__()
+        self.lessons = lessons
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Lessons: the lecture, step by step (enter opens one, escape closes)")
+            yield OptionList(*[Option(f"{i}. {lesson.title}", id=lesson.name)
+                               for i, lesson in enumerate(self.lessons, 1)], id="lesson-list")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        names = [lesson.name for lesson in self.lessons]
+        options.highlighted = names.index(self.current) if self.current in names else 0
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_dismiss(self, result=None) -> None:  # type: ignore[override]
+        self.dismiss(None)
