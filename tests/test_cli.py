@@ -115,6 +115,8 @@ def test_the_app_opens_a_checkpoint_on_its_experiment(tmp_path, monkeypatch):
     opened = []
 
     class FakeApp:
+        return_code = 0
+
         def __init__(self, exp, path=None, checkpoint=None):
             opened.append((exp, path, checkpoint))
 
@@ -130,6 +132,27 @@ def test_the_app_opens_a_checkpoint_on_its_experiment(tmp_path, monkeypatch):
     expected = cfg.load(EXAMPLE)
     expected.train.epochs, expected.train.seed = 1, 7
     assert opened == [(expected, path, path), (expected, path, path), (cfg.load(EXAMPLE), EXAMPLE, None)]
+
+
+def test_a_crashed_app_ends_the_command_with_status_1(monkeypatch):
+    import types
+
+    from click.testing import CliRunner
+
+    from tuidl.cli import main
+
+    class CrashedApp:
+        return_code = 1  # what Textual sets when an exception ended the app
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def run(self):
+            pass
+
+    monkeypatch.setitem(sys.modules, "tuidl.ui.app", types.SimpleNamespace(TuidlApp=CrashedApp))
+    assert CliRunner().invoke(main, []).exit_code == 1
+    assert CliRunner().invoke(main, ["lesson", "perceptron"]).exit_code == 1
 
 
 def test_regression_json_has_null_accuracy(tmp_path):

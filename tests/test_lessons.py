@@ -339,6 +339,8 @@ def test_the_app_opens_a_lesson_by_name_and_a_file_of_that_name_wins(tmp_path, m
     opened = []
 
     class FakeApp:
+        return_code = 0
+
         def __init__(self, exp, path=None, checkpoint=None, lesson=None):
             opened.append((exp, path, checkpoint, lesson))
 

@@ -119,10 +119,15 @@ def app(file: str | None) -> None:
     from tuidl.ui.app import TuidlApp
 
     lesson = as_lesson(file)
-    if lesson is not None:  # a lesson's NAME: its text beside the views; saving asks for a path
-        TuidlApp(exp, path=None, lesson=lesson).run()
-        return
-    TuidlApp(exp, path=file, checkpoint=file if is_checkpoint else None).run()
+    if lesson is not None:  # a lesson's NAME: its text beside the views
+        run_app(TuidlApp(exp, path=None, lesson=lesson))
+    run_app(TuidlApp(exp, path=file, checkpoint=file if is_checkpoint else None))
+
+
+def run_app(app) -> None:
+    """Run the app; a crash (Textual prints its traceback) ends the command with status 1."""
+    app.run()
+    sys.exit(app.return_code or 0)
 
 
 @main.command("lessons")
@@ -153,7 +158,7 @@ def open_lesson(name: str) -> None:
         fail(str(err))
     from tuidl.ui.app import TuidlApp
 
-    TuidlApp(exp, path=None, lesson=lesson).run()
+    run_app(TuidlApp(exp, path=None, lesson=lesson))
 
 
 @main.command()
@@ -326,6 +331,87 @@ def gradcheck(file, steps, as_json) -> None:
 
         Console().print(report_renderable(report))
     sys.exit(0 if report.passed else 1)
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--vary", "vary", multiple=True, metavar="KEY=V1,V2",
+              help="A setting and its values (optimizer, lr, batch_size or an optimizer option such as momentum); "
+                   "repeat it: the variants are the product of the lists, at most 8.")
+@click.option("--epochs", type=click.IntRange(1, 100_000), help="Override train.epochs.")
+@click.option("--device", type=click.Choice(cfg.DEVICES), help="Override train.device.")
+@click.option("--dtype", type=click.Choice(cfg.DTYPES), help="Override train.dtype.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per epoch per variant (\"variant\", \"settings\" and the keys of `tuidl train --json`), "
+                   "then the table with \"final\": true.")
+def race(file, vary, epochs, device, dtype, as_json) -> None:
+    """Race variants of the experiment in FILE, trained side by side from the same start.
+
+    \b
+    tuidl race FILE --vary optimizer=sgd,adam,rmsprop --vary lr=0.01,0.1
+
+    Every variant starts from the same initial weights and sees the same batches in the
+    same order; they train together, in the same tensor ops, and each gives the losses
+    `tuidl train` gives that variant alone. A variant that diverges stops alone. Exit
+    status 1 when every variant diverged.
+    """
+    exp, source, is_checkpoint = open_file(file, device=device, dtype=dtype)
+    if is_checkpoint:
+        fail(f"{file}: a race starts from the initial weights: give an experiment file, not a checkpoint")
+    if epochs is not None:
+        exp.train.epochs = epochs
+    from tuidl.engine.race import RaceError, make_race, parse_vary
+
+    try:
+        the_race = make_race(exp, parse_vary(list(vary)), source)
+    except RaceError as err:
+        fail(str(err))
+    if as_json:
+        def show(records) -> None:
+            for (name, settings, _), record in zip(the_race.variants, records):
+                if record is not None:
+                    click.echo(json.dumps({"variant": name, "settings": settings, **asdict(record)}))
+
+        the_race.run(on_epoch=show)
+        click.echo(json.dumps({"final": True, "device": the_race.device_label, "epochs": the_race.epoch,
+                               "seconds": the_race.seconds, "variants": the_race.table()}))
+    else:
+        _race_with_progress(the_race)
+        from rich.console import Console
+
+        Console().print(_race_table(the_race))
+    if all(t.diverged for t in the_race.trainers):
+        sys.exit(1)
+
+
+def _race_with_progress(the_race) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    total = max(v_exp.train.epochs for _, _, v_exp in the_race.variants)
+    columns = [TextColumn("epoch"), MofNCompleteColumn(), BarColumn(), TextColumn("{task.fields[running]}"),
+               TimeRemainingColumn()]
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task("race", total=total, running="")
+        while not the_race.finished:
+            the_race.train_epoch()
+            running = sum(s is None for s in the_race.status)
+            progress.update(task, completed=the_race.epoch, running=f"{running} of {len(the_race.variants)} running")
+
+
+def _race_table(the_race):
+    from rich.table import Table
+
+    def num(v, fmt=".4f"):
+        return "–" if v is None else format(v, fmt)
+
+    table = Table(title=f"race of {len(the_race.variants)} on {the_race.device_label}, {the_race.seconds:.2f} s")
+    for column in ("variant", "epochs", "train loss", "best", "val loss", "best", "val acc", "best", "status"):
+        table.add_column(column, justify="left" if column in ("variant", "status") else "right")
+    for row in the_race.table():
+        table.add_row(row["variant"], str(row["epochs"]), num(row["train_loss"]), num(row["best_train_loss"]),
+                      num(row["val_loss"]), num(row["best_val_loss"]), num(row["val_accuracy"], ".3f"),
+                      num(row["best_val_accuracy"], ".3f"), (row["status"] or "running").split(":")[0])
+    return table
 
 
 @main.command()

@@ -400,7 +400,9 @@ class TuidlApp(App):
         self.main.show_lesson(lesson)
 
     def action_help(self) -> None:
-        from tuidl.ui.help import HelpScreen  # Markdown is imported on first use, off the first frame
+        from tuidl.ui.help import (
+            HelpScreen,  # Markdown is imported on first use, off the first frame
+        )
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -416,6 +418,19 @@ class TuidlApp(App):
         self.apply(rules[key], f"{key} {value}")
 
     # -- command palette -----------------------------------------------------------------
+    def action_command_palette(self) -> None:
+        from tuidl.ui.palette import Palette
+
+        if self.use_command_palette and not Palette.is_open(self):
+            self.push_screen(Palette(id="--command-palette"))
+
+    def search_themes(self) -> None:  # the palette's "Theme": the same safe palette
+        from textual.theme import ThemeProvider
+
+        from tuidl.ui.palette import Palette
+
+        self.push_screen(Palette(providers=[ThemeProvider], placeholder="Search for themes…"))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         from tuidl.ui.palette import commands
 

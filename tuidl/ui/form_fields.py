@@ -10,8 +10,18 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import (Button, Checkbox, Input, Label, OptionList, RadioButton, RadioSet, Select,
-                             SelectionList, Static)
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    OptionList,
+    RadioButton,
+    RadioSet,
+    Select,
+    SelectionList,
+    Static,
+)
 
 from tuidl import config as cfg
 from tuidl.engine import facts

@@ -9,13 +9,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tuidl.engine.records import GradCheckReport
+from tuidl.ui.modal import Modal
 
 
-class GradCheckScreen(ModalScreen[None]):
+class GradCheckScreen(Modal):
     BINDINGS = [
         Binding("escape", "close", "close"),
         Binding("q", "close", "close", show=False),

@@ -4,8 +4,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Markdown
+
+from tuidl.ui.modal import Modal
 
 HELP_TEXT = """\
 # tuidl — keys
@@ -74,7 +75,7 @@ Every number is the engine's own record of that step; the interface computes non
 """
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Modal):
     BINDINGS = [
         Binding("escape", "dismiss", "close"),
         Binding("question_mark", "dismiss", "close"),

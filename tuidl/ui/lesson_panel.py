@@ -5,9 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Markdown, OptionList
 from textual.widgets.option_list import Option
+
+from tuidl.ui.modal import Modal
 
 
 class LessonPanel(VerticalScroll):
@@ -32,7 +33,7 @@ class LessonPanel(VerticalScroll):
         self.scroll_home(animate=False)
 
 
-class LessonPicker(ModalScreen[str | None]):
+class LessonPicker(Modal):
     """Every shipped lesson by title; enter opens one, escape closes."""
 
     BINDINGS = [Binding("escape", "dismiss", "close"), Binding("l", "dismiss", "close", show=False)]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Iterable
 
 from textual.app import SystemCommand
+from textual.command import CommandPalette
 
 from tuidl import config as cfg
+from tuidl.ui.modal import DismissOnce
 
 
 def commands(app) -> Iterable[SystemCommand]:
@@ -44,3 +46,20 @@ def commands(app) -> Iterable[SystemCommand]:
                             lambda x=x: app.action_choose("optimizer", x))
     for x in cfg.DEVICES:
         yield SystemCommand(f"Device: {x}", "Train on this device (re-initialises)", lambda x=x: app.action_choose("device", x))
+
+
+class Palette(DismissOnce, CommandPalette):
+    """Textual's command palette, made safe for fast typing (found by random keys in a real
+    terminal): it closes once, since a second `enter` typed before it has gone would run
+    the command again and pop the main screen (ScreenStackError); and a page key that
+    arrives while the list of matches is being refilled moves nothing (KeyError)."""
+
+    def _select_or_command(self, event=None) -> None:
+        if not self._dismissing:
+            super()._select_or_command(event)
+
+    def _action_command_list(self, action: str) -> None:
+        try:
+            super()._action_command_list(action)
+        except (KeyError, IndexError):
+            pass  # the list is being refilled: its lines and its options disagree for a moment

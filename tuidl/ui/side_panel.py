@@ -38,7 +38,16 @@ from textual.widgets.option_list import Option
 
 from tuidl import config as cfg
 from tuidl.config import Experiment
-from tuidl.ui.form_fields import FORMS, GENERATOR_FIELDS, dataset_options, LAYER, SPEED, FieldInput, format_value, option_rows
+from tuidl.ui.form_fields import (
+    FORMS,
+    GENERATOR_FIELDS,
+    LAYER,
+    SPEED,
+    FieldInput,
+    dataset_options,
+    format_value,
+    option_rows,
+)
 
 TABS = (("data", "Data"), ("network", "Net"), ("training", "Train"), ("device", "Device"))
 CONTROLS = (("b-run", "▶ run", "app.toggle_run"), ("b-epoch", "+1 ep", "app.epoch"),

@@ -11,8 +11,9 @@ import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from tuidl.ui.modal import Modal
 
 HINT = "enter: apply · esc: cancel"
 
@@ -37,7 +38,7 @@ def shown_value(value: object) -> str:
     return str(v.item()) if v.dtype == np.float64 else str(v)
 
 
-class WeightEditor(ModalScreen[float | None]):
+class WeightEditor(Modal):
     DEFAULT_CSS = """
     WeightEditor { align: center middle; background: $background 50%; }
     WeightEditor > #weight-box {

@@ -1,0 +1,29 @@
+"""Screens on top of the main one that close once, however fast the keys come.
+
+A person's double `escape` or `enter` reaches a modal screen twice before it has gone;
+Textual's `dismiss` pops whatever is on top each time, so the second one popped the main
+screen and the app ended with ScreenStackError (found by fast random keys in a real
+terminal, never by Pilot, which waits after each key).
+"""
+from __future__ import annotations
+
+import asyncio
+
+from textual.await_complete import AwaitComplete
+from textual.screen import ModalScreen
+
+
+class DismissOnce:
+    """Mixed into a Screen: the first dismiss closes it, later ones do nothing."""
+
+    _dismissing = False
+
+    def dismiss(self, result=None) -> AwaitComplete:
+        if self._dismissing:
+            return AwaitComplete(asyncio.sleep(0))
+        self._dismissing = True
+        return super().dismiss(result)  # type: ignore[misc]
+
+
+class Modal(DismissOnce, ModalScreen):
+    """A modal screen that closes once."""
