@@ -276,3 +276,30 @@ def test_help_lists_the_commands():
     out = tuidl("--help").stdout
     for word in ("train", "trace", "bench"):
         assert word in out
+
+
+@pytest.mark.parametrize("command", [["train"], ["trace"], []])
+def test_arrays_nested_thousands_deep_get_one_line_not_a_traceback(tmp_path, command):
+    path = tmp_path / "deep.toml"
+    path.write_text('[data]\ndataset = "points"\nx = ' + "[" * 5000 + "]" * 5000 + "\n")
+    result = subprocess.run([sys.executable, "-m", "tuidl", *command, str(path)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "nested too deeply" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_after_the_epoch_and_saves_what_was_trained(tmp_path):
+    import signal
+
+    save = tmp_path / "run.ckpt"
+    process = subprocess.Popen([sys.executable, "-m", "tuidl", "train", EXAMPLE, "--epochs", "100000", "--json",
+                                "--save", str(save)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()  # an epoch is done
+    assert json.loads(first)["epoch"] == 1
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in err
+    summary = json.loads(out.splitlines()[-1])
+    assert summary["interrupted"] and summary["status"] == f"interrupted at epoch {summary['epochs']}"
+    assert summary["saved"] == str(save)
+    resumed = tuidl("train", str(save), "--epochs", str(summary["epochs"] + 2), "--json").stdout.splitlines()
+    assert json.loads(resumed[-1])["epochs"] == summary["epochs"] + 2

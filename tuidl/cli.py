@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from dataclasses import asdict
 
@@ -187,13 +188,17 @@ def train(file, epochs, device, seed, dtype, as_json, save) -> None:
         if trainer.finished:
             fail(f"{file}: already trained {trainer.epoch} epochs: pass --epochs with a larger total to go on")
         fail(f"{file}: {trainer.status}: nothing to go on with")
-    if as_json:
-        while trainer.status is None:
-            click.echo(json.dumps(asdict(trainer.train_epoch())))
-    else:
-        _train_with_progress(trainer)
+    with StopOnInterrupt() as stop:
+        if as_json:
+            while trainer.status is None and not stop.requested:
+                click.echo(json.dumps(asdict(trainer.train_epoch())))
+        else:
+            _train_with_progress(trainer, stop)
     summary = _summary(trainer)
     summary["resumed_from"] = resumed_from
+    summary["interrupted"] = stop.requested
+    if stop.requested and trainer.status is None:
+        summary["status"] = f"interrupted at epoch {trainer.epoch}"
     if save:
         from tuidl.engine.checkpoint import save_checkpoint
 
@@ -208,16 +213,37 @@ def train(file, epochs, device, seed, dtype, as_json, save) -> None:
         click.echo(_summary_text(summary))
     if trainer.diverged:
         sys.exit(1)
+    if stop.requested:
+        sys.exit(130)  # the shell's status for ctrl+c
 
 
-def _train_with_progress(trainer) -> None:
+class StopOnInterrupt:
+    """ctrl+c ends training after the epoch under way, so that what was trained is summed up
+    and saved (--save); a second ctrl+c aborts at once."""
+
+    def __enter__(self) -> StopOnInterrupt:
+        self.requested = False
+        self._previous = signal.signal(signal.SIGINT, self._interrupt)
+        return self
+
+    def _interrupt(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        click.echo("tuidl: stopping after this epoch (ctrl+c again to abort)", err=True)
+
+    def __exit__(self, *exc) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def _train_with_progress(trainer, stop: StopOnInterrupt) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     exp = trainer.exp
     columns = [TextColumn("epoch"), MofNCompleteColumn(), BarColumn(), TextColumn("{task.fields[losses]}"), TimeRemainingColumn()]
     with Progress(*columns, transient=False) as progress:
         task = progress.add_task("train", total=exp.train.epochs, completed=trainer.epoch, losses="")
-        while trainer.status is None:
+        while trainer.status is None and not stop.requested:
             r = trainer.train_epoch()
             losses = f"loss {r.train_loss:.4f}" + ("" if r.val_loss is None else f" val {r.val_loss:.4f}")
             if r.val_accuracy is not None:
@@ -379,7 +405,10 @@ def race(file, vary, epochs, device, dtype, as_json) -> None:
         _race_with_progress(the_race)
         from rich.console import Console
 
-        Console().print(_race_table(the_race))
+        console = Console()
+        if not console.is_terminal:  # piped: the whole table, not cut to 80 columns
+            console = Console(width=200)
+        console.print(_race_table(the_race))
     if all(t.diverged for t in the_race.trainers):
         sys.exit(1)
 
@@ -399,18 +428,34 @@ def _race_with_progress(the_race) -> None:
 
 
 def _race_table(the_race):
+    import re
+
+    from rich import box
     from rich.table import Table
 
     def num(v, fmt=".4f"):
         return "–" if v is None else format(v, fmt)
 
-    table = Table(title=f"race of {len(the_race.variants)} on {the_race.device_label}, {the_race.seconds:.2f} s")
-    for column in ("variant", "epochs", "train loss", "best", "val loss", "best", "val acc", "best", "status"):
-        table.add_column(column, justify="left" if column in ("variant", "status") else "right")
+    def short(status):  # "diverged at epoch 5, step 118: ..." -> "diverged e5"
+        if status is None:
+            return "running"
+        m = re.search(r"at epoch (\d+)", status)
+        if status.startswith("diverged"):
+            return f"diverged e{m.group(1)}" if m else "diverged"
+        if status.startswith("early stopping"):
+            return f"early stop e{m.group(1)}" if m else "early stop"
+        return "finished" if status.startswith("finished") else status.split(":")[0]
+
+    table = Table(title=f"race of {len(the_race.variants)} on {the_race.device_label}, {the_race.seconds:.2f} s",
+                  box=box.SIMPLE_HEAD, padding=(0, 1))
+    table.add_column("variant", no_wrap=True)
+    for column in ("epochs", "loss", "best", "val loss", "best", "val acc", "best"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
     for row in the_race.table():
         table.add_row(row["variant"], str(row["epochs"]), num(row["train_loss"]), num(row["best_train_loss"]),
                       num(row["val_loss"]), num(row["best_val_loss"]), num(row["val_accuracy"], ".3f"),
-                      num(row["best_val_accuracy"], ".3f"), (row["status"] or "running").split(":")[0])
+                      num(row["best_val_accuracy"], ".3f"), short(row["status"]))
     return table
 
 

@@ -546,6 +546,13 @@ _TOML_LINE = re.compile(r"at line (\d+)")
 def loads(text: str, source: str = "<string>") -> Experiment:
     """Parse and validate an experiment from TOML text; errors name `source`."""
     try:
+        return _loads(text, source)
+    except RecursionError:  # arrays nested thousands deep: no experiment key nests more than 3
+        raise ConfigError(source, None, None, "invalid experiment: arrays or tables nested too deeply") from None
+
+
+def _loads(text: str, source: str) -> Experiment:
+    try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
