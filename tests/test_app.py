@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 import subprocess
 import sys
 
@@ -301,11 +302,12 @@ async def test_speed_keys_slow_training_down():
         await settle(app)
         assert app.speed == 1 and app.snap.speed == 1
         assert speed_label(1) in flat(screen_text(app))
+        began = time.monotonic()
         await pilot.press("space")
         await pilot.pause(1.5)
         await pilot.press("space")
         await settle(app)
-        assert 1 <= app.snap.epoch <= 3  # about one epoch a second
+        assert 1 <= app.snap.epoch <= time.monotonic() - began + 1  # at most one epoch a second
         await pilot.press("plus")
         await settle(app)
         assert app.snap.speed == 2
