@@ -102,7 +102,52 @@ def run_bench(device: str = "cpu", epochs: int = 30, repeats: int = 5) -> dict:
         "epochs_per_run": epochs,
         "repeats": repeats,
         "results": rows,
+        "races": race_rows(device, epochs, repeats),
     }
+
+
+RACES = {  # name: the settings varied, on the TF Playground default
+    "6 learning rates": {"lr": [0.003, 0.01, 0.03, 0.1, 0.3, 1.0]},
+    "the 5 optimizers": {"optimizer": ["sgd", "adam", "rmsprop", "adagrad", "adadelta"]},
+}
+
+
+def _seconds(train_epoch, epochs: int) -> float:
+    start = time.perf_counter()
+    for _ in range(epochs):
+        train_epoch()
+    return time.perf_counter() - start
+
+
+def race_rows(device: str = "cpu", epochs: int = 30, repeats: int = 5) -> list[dict]:
+    """A race (tuidl.engine.race) against its variants trained one after the other, and
+    against one lone run of the TF Playground default: the medians of `repeats` runs of
+    `epochs` epochs, alternating. "race / one run" is the cost of the race in lone runs."""
+    from tuidl.engine.race import Race
+
+    rows = []
+    for name, vary in RACES.items():
+        exp = experiment([4, 2], "tanh", 10, device)
+        exp.train.epochs = cfg.MAX_EPOCHS  # none stops while timed
+        race = Race(exp, vary)
+        lone = [Trainer(variant) for _, _, variant in race.variants]
+        one = Trainer(exp)
+        for loop in (race.train_epoch, one.train_epoch, *(t.train_epoch for t in lone)):  # warm-up
+            _seconds(loop, 2)
+        raced, alone, ones = [], [], []
+        for _ in range(repeats):
+            raced.append(_seconds(race.train_epoch, epochs))
+            alone.append(sum(_seconds(t.train_epoch, epochs) for t in lone))
+            ones.append(_seconds(one.train_epoch, epochs))
+        rows.append({
+            "race": name,
+            "variants": len(race.variants),
+            "race_epochs_per_s": epochs / statistics.median(raced),
+            "one_run_epochs_per_s": epochs / statistics.median(ones),
+            "race_over_one_run": statistics.median(r / o for r, o in zip(raced, ones)),
+            "lone_runs_over_race": statistics.median(a / r for a, r in zip(alone, raced)),
+        })
+    return rows
 
 
 def print_table(results: dict) -> None:
@@ -127,3 +172,12 @@ def print_table(results: dict) -> None:
             f"{row['ratio']:.2f}×",
         )
     Console().print(table)
+    if results.get("races"):
+        races = Table(title="tuidl race on the TF Playground default: the variants' epochs together")
+        for column in ("race of", "race epochs/s", "one run epochs/s", "race / one run", "lone runs / race"):
+            races.add_column(column, justify="left" if column == "race of" else "right", no_wrap=column == "race of")
+        for row in results["races"]:
+            races.add_row(row["race"], f"{row['race_epochs_per_s']:.1f}",
+                          f"{row['one_run_epochs_per_s']:.1f}", f"{row['race_over_one_run']:.2f}×",
+                          f"{row['lone_runs_over_race']:.2f}×")
+        Console().print(races)

@@ -107,6 +107,7 @@ def main() -> None:
     tuidl train FILE      train headless (progress bar, or --json lines)
     tuidl trace FILE      record training steps phase by phase (--json)
     tuidl gradcheck FILE  backprop's gradients against finite differences
+    tuidl race FILE       variants (--vary lr=0.01,0.1) trained side by side
     tuidl bench           this engine against an idiomatic PyTorch loop
     """
 
@@ -362,7 +363,7 @@ def gradcheck(file, steps, as_json) -> None:
 @main.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--vary", "vary", multiple=True, metavar="KEY=V1,V2",
-              help="A setting and its values (optimizer, lr, batch_size or an optimizer option such as momentum); "
+              help="A setting and its values (optimizer, lr, batch_size, activation or an optimizer option such as momentum); "
                    "repeat it: the variants are the product of the lists, at most 8.")
 @click.option("--epochs", type=click.IntRange(1, 100_000), help="Override train.epochs.")
 @click.option("--device", type=click.Choice(cfg.DEVICES), help="Override train.device.")
