@@ -21,68 +21,16 @@ from tuidl.explain import fmt
 from tuidl.session import Build, Failed, Progress, Reset, Session, SetPlaneView, SetWeight
 from tuidl.ui.app import TuidlApp
 from tuidl.ui.colors import BACKGROUND
-from tuidl.ui.diagram import EDITED, NetworkDiagram
-from tuidl.ui.diagram_cursor import BIAS, DiagramCursor, describe, entry_name, keys_hint
+from tuidl.ui.diagram import EDITED
+from tuidl.ui.diagram_cursor import BIAS, DiagramCursor, describe, keys_hint
 from tuidl.ui.diagram_models import live_edits, network_model
-from tuidl.ui.main_screen import MainScreen
-from tuidl.ui.plane import BoundaryPlane
-from tuidl.ui.plane_neuron import NeuronView, neuron_range, neuron_rgb, neuron_view
+from tuidl.ui.plane_neuron import NeuronView, neuron_range, neuron_rgb
 from tuidl.ui.weight_editor import WeightEditor, parse_weight, shown_value
 
 WAIT = 60  # seconds, for a loaded machine
 
 
 # -- the app, with the wiring the lead pastes into app.py and main_screen.py ------------------
-class HandsScreen(MainScreen):
-    """MainScreen plus: the plane told which neuron it shows, the diagram the edits and the view."""
-
-    def show_snapshot(self, snap) -> None:
-        super().show_snapshot(snap)
-        if self.filled:
-            plane = self.query_one(BoundaryPlane)
-            if plane.boundary is snap.boundary:  # the snapshot's values are on the plane
-                plane.set_boundary(snap.boundary, neuron_view(snap.exp, snap.plane_view))
-                self.query_one("#plane-pane").border_title = plane.title
-
-    def _redraw_diagram(self) -> None:
-        super()._redraw_diagram()
-        if not (self.stepping and self.step_panel.cursor is not None):
-            weights = self.snap.weights if self.snap is not None else None
-            viewed = self.snap.plane_view if self.snap is not None else None
-            model = network_model(self.exp, weights, self.selected, edited=self.edited, viewed=viewed)
-            self.query_one(NetworkDiagram).set_model(model)
-
-
-class HandsApp(TuidlApp):
-    def get_default_screen(self) -> MainScreen:
-        screen = super().get_default_screen()
-        screen.__class__ = HandsScreen  # only methods differ
-        screen.edited = {}  # {(layer, row, col or None): value} set by hand
-        return screen
-
-    def on_network_diagram_weight_edited(self, message: NetworkDiagram.WeightEdited) -> None:
-        if not self._engine_ready():
-            return
-        self._awaiting_step, self._phases_ahead = None, 0
-        self.main.leave_step(clear=True)  # the step shown had the old weight: n takes a new one
-        self.session.send(SetWeight(message.layer, message.row, message.col, message.value))
-        self.main.edited[(message.layer, message.row, message.col)] = message.value
-        self.say(f"{entry_name(message.layer, message.row, message.col)} set to {message.value:g}: "
-                 "the boundary shows it now; training moves it on")
-
-    def on_network_diagram_neuron_view_requested(self, message: NetworkDiagram.NeuronViewRequested) -> None:
-        if self._engine_ready():
-            self.session.send(SetPlaneView(message.layer, message.unit))
-
-    def _send_change(self, old, new, dataset, what) -> None:
-        self.main.edited.clear()
-        super()._send_change(old, new, dataset, what)
-
-    def action_reset(self) -> None:
-        self.main.edited.clear()
-        super().action_reset()
-
-
 def diagram_colours(diagram) -> set:
     """The foreground colours the diagram draws, as RGB triplets."""
     out = set()
@@ -296,7 +244,7 @@ def trace_file(exp: cfg.Experiment, path) -> dict:
 
 @async_test
 async def test_edit_a_weight_from_the_keyboard_then_step_and_train(tmp_path):
-    app = HandsApp(small_exp(), deterministic=True, in_process=True)
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         diagram = widget(app, "#diagram")
@@ -374,7 +322,7 @@ async def test_edit_a_weight_from_the_keyboard_then_step_and_train(tmp_path):
 
 @async_test
 async def test_a_neurons_view_on_the_plane_cycles_and_escape_brings_the_output_back():
-    app = HandsApp(small_exp(), deterministic=True, in_process=True)
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         diagram, plane = widget(app, "#diagram"), widget(app, "#plane")
@@ -422,7 +370,7 @@ async def test_a_neurons_view_on_the_plane_cycles_and_escape_brings_the_output_b
 
 @async_test
 async def test_a_click_puts_the_cursor_on_the_neuron_and_still_selects_the_layer():
-    app = HandsApp(small_exp(), deterministic=True, in_process=True)
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
         diagram = widget(app, "#diagram")

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 
 from tuidl import config as cfg
 from tuidl.config import ConfigError, Experiment
+from tuidl.ui.engine_events import EngineEvent, EngineEvents
 from tuidl.ui.main_screen import MainScreen
 from tuidl.ui.views import arch
 
@@ -31,15 +31,7 @@ if TYPE_CHECKING:
 SOURCE = "refused"  # the name a refused form value is reported under
 
 
-class EngineEvent(Message):
-    """One event of the session (tuidl.session.events), delivered on the UI thread."""
-
-    def __init__(self, event: object) -> None:
-        super().__init__()
-        self.event = event
-
-
-class TuidlApp(App):
+class TuidlApp(EngineEvents, App):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere work too
     TITLE = "tuidl"
     BINDINGS = [
@@ -110,64 +102,6 @@ class TuidlApp(App):
         if self.session is not None:
             self.session.stop()
 
-    # -- what the engine says ------------------------------------------------------------
-    @on(EngineEvent)
-    def engine_event(self, message: EngineEvent) -> None:
-        from tuidl.session import events as ev
-
-        event = message.event
-        if isinstance(event, ev.Progress):
-            self._progress(event.snapshot)
-        elif isinstance(event, ev.StepTaken):
-            if event.command_id == self._awaiting_step:
-                self._awaiting_step = None
-                panel = self.main.step_panel
-                panel.show_record(event.record)
-                while self._phases_ahead and panel.next_phase():  # n pressed while the step was on its way
-                    self._phases_ahead -= 1
-                self._phases_ahead = 0
-        elif isinstance(event, ev.EngineLoaded):
-            self.main.show_engine(self._device_name(event.device_label), event.devices)
-        elif isinstance(event, ev.EngineFailed):
-            self.load_error = event.message
-            self.main.show_engine(None, failed=True)
-            self.say(event.message, error=True)
-        elif isinstance(event, ev.DivergenceFound):
-            # the step where the first value stopped being a number, phase by phase
-            self._awaiting_step, self._phases_ahead = None, 0
-            self.main.enter_step()
-            self.main.step_panel.show_record(event.record)
-            self.say(event.message, error=True)
-        elif isinstance(event, ev.GradCheckDone):
-            from tuidl.ui.gradcheck_view import GradCheckScreen
-
-            self.push_screen(GradCheckScreen(event.report))
-        elif isinstance(event, ev.Notice):
-            self.say(event.message)
-        elif isinstance(event, ev.Failed):
-            if event.command_id == self._awaiting_step:
-                self._awaiting_step, self._phases_ahead = None, 0
-                self.main.step_panel.clear(event.message)
-            self.say(event.message, error=True)
-            if event.exp is not None and event.command_id >= self._build_id and event.exp != self.exp:
-                self._adopt(event.exp)  # the engine refused the change (a device that is not there)
-
-    def _progress(self, snap: Snapshot) -> None:
-        self.snap = snap
-        self.main.show_snapshot(snap)
-
-    def _device_name(self, label: str) -> str:
-        return label.split(" ")[0] if self.deterministic else label
-
-    def _adopt(self, exp: Experiment) -> None:
-        from tuidl.data import make_dataset
-
-        data_changed = exp.data != self.exp.data
-        self.exp = copy.deepcopy(exp)
-        self.dataset = make_dataset(self.exp.data) if data_changed else self.dataset
-        self._clamp_selection()
-        self.main.show_experiment(self.exp, self.selected_layer, self.dataset if data_changed else None)
-
     @on(MainScreen.GridWanted)
     def grid_wanted(self, message: MainScreen.GridWanted) -> None:
         from tuidl.session.commands import SetGrid
@@ -202,8 +136,7 @@ class TuidlApp(App):
 
         if not self._engine_ready():
             return
-        self._awaiting_step, self._phases_ahead = None, 0
-        self.main.leave_step(clear=True)  # the step shown had the old weight: n takes a new one
+        self._forget_step()  # the step shown had the old weight: n takes a new one
         self.session.send(SetWeight(message.layer, message.row, message.col, message.value))
         self.main.edited[(message.layer, message.row, message.col)] = message.value
         self.say(f"{entry_name(message.layer, message.row, message.col)} set to {message.value:g}: "
@@ -273,14 +206,18 @@ class TuidlApp(App):
         notice = f"{what}: network re-initialised ({arch(new)}, epoch 0)"
         self.main.edited.clear()
         self._build_id = self.session.send(Build(copy.deepcopy(new), self.dataset, notice))
-        self._awaiting_step, self._phases_ahead = None, 0
-        self.main.leave_step(clear=True)
+        self._forget_step()
         self.say(notice)
 
     def refuse(self, message: str) -> None:
         self.main.side.show_error(message)
         self.main.show_experiment(self.exp, self.selected_layer)
         self.say(message, error=True)
+
+    def _forget_step(self) -> None:
+        """The step shown, or on its way, belongs to weights that are gone."""
+        self._awaiting_step, self._phases_ahead = None, 0
+        self.main.leave_step(clear=True)
 
     # -- actions -------------------------------------------------------------------------
     def _engine_ready(self) -> bool:
@@ -313,8 +250,7 @@ class TuidlApp(App):
         from tuidl.session.commands import Reset
 
         if self._engine_ready():
-            self._awaiting_step, self._phases_ahead = None, 0
-            self.main.leave_step(clear=True)
+            self._forget_step()
             self.main.edited.clear()
             self.session.send(Reset())
 

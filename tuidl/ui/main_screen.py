@@ -168,7 +168,6 @@ class MainScreen(Screen):
         if not self.filled:
             return
         from tuidl.ui.plane import BoundaryPlane
-        from tuidl.ui.views import Charts
 
         self.device = snap.device_label if not self.deterministic else snap.device_label.split(" ")[0]
         self.query_one(TopBar).show(self.exp, self.device)
