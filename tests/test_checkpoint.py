@@ -130,3 +130,26 @@ def test_file_kinds(tmp_path):
     assert ck.not_ours_message(tmp_path / "x.png").startswith(f"{tmp_path / 'x.png'}: neither")
     with pytest.raises(cfg.ConfigError, match="other.zip"):
         ck.read_checkpoint_experiment(tmp_path / "other.zip")
+
+
+def test_a_save_removes_the_temporary_files_that_killed_saves_left(tmp_path):
+    import os
+    import time
+
+    from tuidl import config as cfg
+    from tuidl.engine.checkpoint import STALE_SECONDS, save_checkpoint
+    from tuidl.engine.trainer import Trainer
+
+    exp = cfg.default_experiment()
+    exp.data.samples, exp.train.device = 100, "cpu"
+    path = tmp_path / "run.ckpt"
+    stale = tmp_path / ".run.ckpt.abc123.tmp"  # what mkstemp named a save killed mid-write
+    fresh = tmp_path / ".run.ckpt.def456.tmp"  # a save under way right now
+    other = tmp_path / ".other.ckpt.ghi789.tmp"  # another checkpoint's
+    for f in (stale, fresh, other):
+        f.write_bytes(b"partial")
+    old = time.time() - STALE_SECONDS - 10
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    save_checkpoint(Trainer(exp), path)
+    assert path.exists() and not stale.exists() and fresh.exists() and other.exists()

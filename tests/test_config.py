@@ -589,3 +589,12 @@ def test_inline_keys_are_not_form_fields():
     for key in ("data.x", "data.y", "data.axis_labels", "model.weights"):
         with pytest.raises(ConfigError, match="unknown key"):
             C.set_field(C.default_experiment(), key, "[[1, 2]]")
+
+
+def test_min_delta_is_a_number_not_below_zero():
+    exp = C.loads("[train]\nearly_stopping = 5\nmin_delta = 0.001\n")
+    assert exp.train.min_delta == 0.001
+    assert C.loads(C.dumps(exp)) == exp
+    with pytest.raises(C.ConfigError, match=r"train.min_delta = -1.0: must be a number >= 0"):
+        C.loads("[train]\nmin_delta = -1\n")
+    assert C.set_field(exp, "train.min_delta", "0.01").train.min_delta == 0.01

@@ -251,3 +251,24 @@ def test_the_epochs_evaluation_equals_evaluating_each_set(loss, dataset):
     assert train_loss == pytest.approx(expected_train[0], rel=1e-12)
     assert val_loss == pytest.approx(expected_val[0], rel=1e-12)
     assert (train_acc, val_acc) == (expected_train[1], expected_val[1])
+
+
+def test_early_stopping_with_min_delta_fires_while_the_loss_creeps_down():
+    """A validation loss that falls by tiny amounts every epoch never stops early without
+    min_delta; with it, tiny gains do not count (as Keras and Lightning)."""
+    from tuidl import lessons
+
+    exp, _ = lessons.load("learning-rate")  # lr 0.0001: the loss creeps down every epoch
+    exp.train.device, exp.train.epochs, exp.train.early_stopping = "cpu", 60, 5
+    creeping = Trainer(exp)
+    while creeping.status is None:
+        creeping.train_epoch()
+    val = [r.val_loss for r in creeping.history]
+    assert all(b < a for a, b in zip(val, val[1:])) and creeping.status == "finished 60 epochs"
+    exp.train.min_delta = 0.01  # more than the loss gains in a few epochs
+    strict = Trainer(exp)
+    while strict.status is None:
+        strict.train_epoch()
+    assert strict.status.startswith("early stopping") and strict.epoch < 60
+    assert strict.epoch - strict.best_epoch == 5
+    assert val[strict.best_epoch - 1] == strict.history[strict.best_epoch - 1].val_loss  # the same run until then

@@ -101,6 +101,7 @@ class TrainConfig:
     epochs: int = 200
     l1: float = 0.0
     early_stopping: int = 0
+    min_delta: float = 0.0  # early stopping: a validation loss must fall by more than this to count
     device: str = "auto"
     seed: int = 1
     dtype: str = "float32"
@@ -253,7 +254,7 @@ _LAYER_KEYS = tuple(f.name for f in fields(Layer))
 _FLOAT_FIELDS = {
     "data": ("noise", "train_fraction"),
     "layer": ("dropout",),
-    "train": ("lr", "l1"),
+    "train": ("lr", "l1", "min_delta"),
 }
 
 
@@ -395,6 +396,7 @@ def _check_train(c: _Checker, t: TrainConfig, d: DataConfig) -> None:
     c.int_range("train.epochs", t.epochs, 1, MAX_EPOCHS)
     c.num("train.l1", t.l1, ">= 0", lambda v: v >= 0)
     c.int_range("train.early_stopping", t.early_stopping, 0)
+    c.num("train.min_delta", t.min_delta, ">= 0", lambda v: v >= 0)
     c.name("train.device", t.device, DEVICES)
     c.int_range("train.seed", t.seed, 0)
     c.name("train.dtype", t.dtype, DTYPES)

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,6 +131,22 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    remove_leftovers(path)
+
+
+STALE_SECONDS = 60  # older than any save in progress: a temporary file left by a killed save
+
+
+def remove_leftovers(path: Path) -> None:
+    """The temporary files of earlier saves of `path` that were killed (kill -9 leaves them
+    behind, up to the checkpoint's size each); a save still under way is younger."""
+    now = time.time()
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if now - leftover.stat().st_mtime > STALE_SECONDS:
+                leftover.unlink()
+        except OSError:
+            pass  # gone already, or not ours to remove
 
 
 def load_checkpoint(path: str | os.PathLike, exp: Experiment | None = None,

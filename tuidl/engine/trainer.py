@@ -292,7 +292,7 @@ class Trainer:
                 f"(learning rate {t.lr:g} is probably too large: lower it)"
             )
             return
-        if has_val and record.val_loss < self._best_val:
+        if has_val and record.val_loss < self._best_val - t.min_delta:  # an improvement, as Keras counts it
             self._best_val, self.best_epoch = record.val_loss, record.epoch
             if t.early_stopping:
                 self._best_params = [p.clone() for p in self.network.params()]

@@ -164,6 +164,7 @@ def training_form(e: cfg.Experiment):
     yield Vertical(*option_rows(t), id="f-options")
     for key, label, fid in (("train.epochs", "epochs", "f-epochs"), ("train.l1", "L1", "f-l1"),
                             ("train.early_stopping", "early stop", "f-early_stopping"),
+                            ("train.min_delta", "min. delta", "f-min_delta"),
                             ("train.seed", "init seed", "f-seed")):
         yield field_row(key, label, fid)
     yield row("dtype", choice("train.dtype", [(d, d) for d in cfg.DTYPES], t.dtype, "f-dtype"))
