@@ -55,5 +55,15 @@ async def submit(pilot, app, selector: str, text: str) -> None:
     await pilot.pause()
 
 
+async def run_until_it_stops(pilot, app, seconds: float = 10) -> None:
+    """Press space and wait until the run stops by itself (diverged, early stopping, done)."""
+    await pilot.press("space")
+    for _ in range(int(seconds / 0.05)):
+        await pilot.pause(0.05)
+        if app.snap.status:
+            break
+    await headless.settle(app)
+
+
 settle = headless.settle
 train_epochs = headless.train_epochs

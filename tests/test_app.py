@@ -3,12 +3,23 @@ from __future__ import annotations
 
 import copy
 import re
-import time
 import subprocess
 import sys
+import time
 
 import pytest
-from conftest import async_test, flat, screen_text, settle, small_exp, start, submit, train_epochs, widget
+from conftest import (
+    async_test,
+    flat,
+    run_until_it_stops,
+    screen_text,
+    settle,
+    small_exp,
+    start,
+    submit,
+    train_epochs,
+    widget,
+)
 
 from tuidl import config as cfg
 from tuidl.config import Layer
@@ -326,12 +337,7 @@ async def test_divergence_pauses_and_the_step_through_opens_on_the_diverged_weig
     app = TuidlApp(diverging_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
-        await pilot.press("space")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.snap.status:
-                break
-        await settle(app)
+        await run_until_it_stops(pilot, app)
         assert app.snap.status.startswith("diverged") and not app.snap.running
         assert "diverged" in app.last_message
         assert "nan" in screen_text(app)

@@ -3,7 +3,16 @@ from __future__ import annotations
 
 import math
 
-from conftest import async_test, flat, screen_text, settle, start, train_epochs, widget
+from conftest import (
+    async_test,
+    flat,
+    run_until_it_stops,
+    screen_text,
+    settle,
+    start,
+    train_epochs,
+    widget,
+)
 
 from tuidl import lessons
 from tuidl.ui.app import TuidlApp
@@ -106,12 +115,7 @@ async def test_learning_rate_too_small_right_and_too_large():
         await train_epochs(app, 100)
         assert app.snap.history[-1].val_accuracy > 0.95
         await set_field(pilot, app, "3", "#f-lr", "1")
-        await pilot.press("space")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.snap.status:
-                break
-        await settle(app)
+        await run_until_it_stops(pilot, app)
         assert app.snap.diverged and "diverged" in screen_text(app)
 
 
@@ -153,11 +157,6 @@ async def test_overfitting_early_stopping_stops_and_restores_the_best_epoch():
         best = val.index(min(val))
         assert val[-1] > 2 * min(val) and best < 50  # the validation curve turns up: overfitting
         await set_field(pilot, app, "3", "#f-early_stopping", "20")
-        await pilot.press("space")
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if app.snap.status:
-                break
-        await settle(app)
+        await run_until_it_stops(pilot, app)
         assert app.snap.status.startswith("early stopping")
         assert f"epoch {best + 1}" in app.snap.status and app.snap.epoch == best + 1 + 20
