@@ -266,7 +266,7 @@ def test_trace_text_is_readable():
 
 def test_bench_json_runs_both_loops():
     doc = json.loads(tuidl("bench", "--epochs", "1", "--repeats", "1", "--json").stdout)
-    assert len(doc["results"]) == 3
+    assert len(doc["results"]) == 4  # the three 2-D networks and the digits
     for row in doc["results"]:
         assert row["tuidl_epochs_per_s"] > 0 and row["pytorch_epochs_per_s"] > 0
         assert row["ratio"] == pytest.approx(row["tuidl_epochs_per_s"] / row["pytorch_epochs_per_s"])

@@ -120,20 +120,41 @@ async def test_learning_rate_too_small_right_and_too_large():
 
 
 @async_test
-async def test_optimizers_start_from_the_same_weights_and_differ():
+async def test_optimizers_opens_as_a_race_of_the_five_and_momentum_races_too():
+    from tuidl.ui.race_screen import RaceScreen
+
     app = lesson_app("optimizers")
     async with app.run_test(size=(120, 40)) as pilot:
         await start(app, pilot)
-        start_weights = app.snap.weights
-        losses = {}
-        for name in ("sgd", "adam", "adagrad"):
-            await pilot.press("3")
-            widget(app, "#f-optimizer").value = name
-            await settle(app)
-            assert all((W == W0).all() for (W, _), (W0, _) in zip(app.snap.weights, start_weights))
-            await train_epochs(app, 50)
-            losses[name] = app.snap.history[-1].train_loss
-        assert losses["adam"] < 0.01 < losses["adagrad"] and losses["adam"] < losses["sgd"]
+        for _ in range(200):
+            if isinstance(app.screen, RaceScreen) and app.screen.progress is not None:
+                break
+            await pilot.pause(0.05)
+        race = app.screen
+        assert race.progress.names == ("sgd", "adam", "rmsprop", "adagrad", "adadelta")
+        assert "Optimizers: the same start" in flat(screen_text(app))  # the lesson's text beside the race
+        await pilot.press("space")
+        for _ in range(1200):
+            if race.progress.finished:
+                break
+            await pilot.pause(0.05)
+        loss = {name: curve[-1][1] for name, curve in zip(race.progress.names, race.progress.curves)}
+        at_10 = {name: curve[9][1] for name, curve in zip(race.progress.names, race.progress.curves)}
+        assert loss["adam"] < 0.01 < loss["adagrad"] and loss["adam"] < loss["sgd"]
+        assert math.isclose(at_10["sgd"], 0.68, abs_tol=0.01) and math.isclose(at_10["adam"], 0.06, abs_tol=0.01)
+        rmsprop = [point[1] for point in race.progress.curves[2][50:]]
+        assert max(rmsprop) > 5 * min(rmsprop)  # it jumps near the minimum
+        await pilot.press("v")
+        race.query_one("#race-vary").value = "optimizer=sgd momentum=0,0.9"
+        await pilot.press("enter", "space")
+        for _ in range(1200):
+            if race.progress.names == ("sgd momentum=0", "sgd momentum=0.9") and race.progress.finished:
+                break
+            await pilot.pause(0.05)
+        at_10 = [curve[9][1] for curve in race.progress.curves]
+        assert math.isclose(at_10[1], 0.21, abs_tol=0.01) and at_10[1] < at_10[0]
+        await pilot.press("escape")
+        assert app.screen is app.main
 
 
 @async_test

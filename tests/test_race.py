@@ -3,10 +3,12 @@ stops alone; --vary parsing; `tuidl race` as a subprocess."""
 from __future__ import annotations
 
 import json
+import re
 import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tuidl import config as cfg
@@ -113,6 +115,28 @@ def test_options_batch_size_dropout_ce_race_equals_lone_runs():
     assert_as_lone(race)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_dropout_race_equals_lone_runs(dtype):
+    """Every hidden layer's dropout varied, 0 among them: one draw of the masks per layer
+    serves every variant, each compared with its own rate."""
+    exp = cfg.change_dataset(playground(dtype, epochs=4), "spiral")
+    exp.train.loss, exp.data.classes = "ce", 3
+    race = Race(exp, {"dropout": [0.0, 0.2, 0.5]})
+    assert [layer.dropout for layer in race.variants[2][2].model.hidden] == [0.5, 0.5]
+    race.run()
+    assert_as_lone(race)
+    assert len({race.history[v][-1].train_loss for v in range(3)}) == 3
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_l1_and_init_race_equals_lone_runs(dtype):
+    race = Race(playground(dtype, epochs=4), {"init": ["torch", "xavier"], "l1": [0.0, 0.01]})
+    first = [t.network.flat_params for t in race.trainers]
+    assert first[0].equal(first[1]) and first[2].equal(first[3]) and not first[0].equal(first[2])
+    race.run()
+    assert_as_lone(race)
+
+
 def test_early_stopping_stops_one_variant_and_restores_its_best_weights():
     exp = playground("float64", epochs=40)
     exp.train.early_stopping = 3
@@ -180,8 +204,12 @@ def test_bad_values_name_the_field():
         make_race(exp, {"lr": ["20"]})
     with pytest.raises(RaceError, match="optimizer = 'sgdx'"):
         make_race(exp, {"optimizer": ["sgdx"]})
-    with pytest.raises(RaceError, match="activation = 'softmax'"):
+    with pytest.raises(RaceError, match=r'model.hidden\[0\].activation = "softmax"'):
         make_race(exp, {"activation": ["tanh", "softmax"]})
+    with pytest.raises(RaceError, match=r"model.hidden\[0\].dropout = 1.0"):
+        make_race(exp, {"dropout": ["0.5", "1"]})
+    with pytest.raises(RaceError, match='model.init = "glorot"'):
+        make_race(exp, {"init": ["glorot"]})
 
 
 def test_betas_race_and_bench_rows():
@@ -240,3 +268,56 @@ def test_cli_errors(args, words):
     assert result.stdout == ""
     assert result.stderr.startswith("tuidl: error: ") and words in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_race_section_in_the_file(tmp_path):
+    exp = cfg.load("examples/playground.toml")
+    exp.race = {"optimizer": ["sgd", "adam"], "dropout": [0.0, 0.1]}
+    path = tmp_path / "race.toml"
+    cfg.save(exp, path)
+    assert cfg.load(path).race == exp.race  # the section survives a save
+    result = tuidl("race", str(path), "--epochs", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    final = json.loads(result.stdout.splitlines()[-1])
+    assert [v["variant"] for v in final["variants"]] == [
+        "sgd dropout=0.0", "sgd dropout=0.1", "adam dropout=0.0", "adam dropout=0.1"]
+    assert all(v["status"] == "finished 2 epochs" for v in final["variants"])
+
+
+@pytest.mark.parametrize("section, words", [
+    ('[race]\nspeed = [1, 2]', "race: unknown key 'speed'"),
+    ('[race]\nlr = 0.1', "race.lr must be a list of values"),
+    ('[race]\nlr = [0.1, 0.1]', "race.lr: a value appears twice"),
+    ('[race]\nlr = [1, 2, 3]\nbatch_size = [1, 2, 3]', "9 variants"),
+    ('race = 3', "must be a table"),
+])
+def test_a_bad_race_section_is_one_line(tmp_path, section, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(section + "\n")
+    with pytest.raises(cfg.ConfigError, match=re.escape(words)):
+        cfg.load(path)
+    result = tuidl("race", str(path))
+    assert result.returncode == 2 and words in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_lone_copy_steps_as_the_variant_alone_would():
+    """The race view's step-through of one variant: the copy's next step is the step the
+    variant's lone run takes after the same epochs, and the race does not move."""
+    exp = playground("float64", epochs=5)
+    exp.model.hidden[0].dropout = 0.2
+    race = Race(exp, {"optimizer": ["sgd", "adam"], "lr": [0.01, 0.1]})
+    race.train_epoch()
+    race.train_epoch()
+    before = race.trainers[3].network.flat_params.clone()
+    copy_ = race.lone_copy(3)
+    ours = [copy_.step() for _ in range(3)]
+    lone = Trainer(race.variants[3][2])
+    lone.train_epoch()
+    lone.train_epoch()
+    theirs = [lone.step() for _ in range(3)]
+    for a, b in zip(ours, theirs):
+        assert (a.step, a.epoch) == (b.step, b.epoch) and np.array_equal(a.x, b.x)
+        assert rel(a.loss, b.loss) <= 1e-9
+    assert race.trainers[3].network.flat_params.equal(before)
+    race.run()
+    assert_as_lone(race)

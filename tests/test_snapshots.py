@@ -134,3 +134,20 @@ def test_lesson_perceptron_forward(snap_compare):
 
     assert snap_compare(TuidlApp(exp, lesson=lesson, deterministic=True, in_process=True), terminal_size=SIZE,
                         run_before=run_before)
+
+
+def test_race_of_the_five_optimizers(snap_compare):
+    from tuidl import lessons
+
+    async def run_before(pilot):
+        await ready(pilot)
+        await headless.race_until(pilot.app, lambda p: p.names)
+        await pilot.press("space")
+        await headless.race_until(pilot.app, lambda p: p.finished)
+        await pilot.press("down", "n")
+        await headless.race_until(pilot.app, lambda p: p.step_of)
+        await pilot.pause()
+
+    exp, lesson = lessons.load("optimizers")
+    app = TuidlApp(exp, lesson=lesson, deterministic=True, in_process=True)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -20,11 +20,13 @@ CONFIGS = {
     "playground 2→4→2→1 tanh, batch 10": ([4, 2], "tanh", 10),
     "2→8×4→1 tanh, batch 10": ([8, 8, 8, 8], "tanh", 10),
     "2→128×3→1 relu, batch 32": ([128, 128, 128], "relu", 32),
+    "digits 64→128→64→10 relu, batch 64": ([128, 64], "relu", 64, "digits"),
 }
 
 
-def experiment(hidden: list[int], activation: str, batch_size: int, device: str) -> cfg.Experiment:
-    exp = cfg.default_experiment()
+def experiment(hidden: list[int], activation: str, batch_size: int, device: str,
+               dataset: str = "circle") -> cfg.Experiment:
+    exp = cfg.change_dataset(cfg.default_experiment(), dataset)  # digits: all 1,797 images, ce
     exp.model.hidden = [cfg.Layer(units, activation) for units in hidden]
     exp.train.batch_size = batch_size
     exp.train.device = device
@@ -36,7 +38,7 @@ class IdiomaticLoop:
 
     def __init__(self, trainer: Trainer):
         exp, layers = trainer.exp, []
-        sizes = [trainer.x_train.shape[1], *(h.units for h in exp.model.hidden), 1]
+        sizes = [trainer.x_train.shape[1], *(h.units for h in exp.model.hidden), cfg.output_units(exp)]
         acts = {"tanh": nn.Tanh, "relu": nn.ReLU}
         for i in range(len(sizes) - 1):
             layers.append(nn.Linear(sizes[i], sizes[i + 1]))
@@ -44,7 +46,8 @@ class IdiomaticLoop:
                 layers.append(acts[exp.model.hidden[i].activation]())
         self.model = nn.Sequential(*layers).to(trainer.device, trainer.dtype)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=exp.train.lr)
-        self.criterion = nn.BCEWithLogitsLoss()
+        self.classes = exp.train.loss == "ce"  # else bce
+        self.criterion = nn.CrossEntropyLoss() if self.classes else nn.BCEWithLogitsLoss()
         self.trainer, self.batch_size = trainer, exp.train.batch_size
         self.generator = torch.Generator().manual_seed(exp.train.seed)
 
@@ -63,7 +66,8 @@ class IdiomaticLoop:
             for xs, ys in ((t.x_train, t.y_train), (t.x_val, t.y_val)):
                 logits = self.model(xs)
                 float(self.criterion(logits, ys))
-                float(((logits >= 0) == (ys >= 0.5)).double().mean())
+                hits = (logits.argmax(dim=1) == ys) if self.classes else ((logits >= 0) == (ys >= 0.5))
+                float(hits.double().mean())
 
 
 def _epochs_per_second(train_epoch, epochs: int) -> float:
@@ -76,8 +80,8 @@ def _epochs_per_second(train_epoch, epochs: int) -> float:
 def run_bench(device: str = "cpu", epochs: int = 30, repeats: int = 5) -> dict:
     configure_cpu_threads()
     rows = []
-    for name, (hidden, activation, batch_size) in CONFIGS.items():
-        trainer = Trainer(experiment(hidden, activation, batch_size, device))
+    for name, (hidden, activation, batch_size, *dataset) in CONFIGS.items():
+        trainer = Trainer(experiment(hidden, activation, batch_size, device, *dataset))
         idiomatic = IdiomaticLoop(trainer)
         for loop in (trainer.train_epoch, idiomatic.train_epoch):  # warm-up
             _epochs_per_second(loop, 2)

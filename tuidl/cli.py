@@ -108,7 +108,9 @@ def main() -> None:
     tuidl trace FILE      record training steps phase by phase (--json)
     tuidl gradcheck FILE  backprop's gradients against finite differences
     tuidl race FILE       variants (--vary lr=0.01,0.1) trained side by side
+    tuidl export FILE     a standalone PyTorch script (--code) and weights (--weights)
     tuidl bench           this engine against an idiomatic PyTorch loop
+    tuidl serve [FILE]    the app in a web browser (textual-serve), on 127.0.0.1:8000
     """
 
 
@@ -363,8 +365,9 @@ def gradcheck(file, steps, as_json) -> None:
 @main.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--vary", "vary", multiple=True, metavar="KEY=V1,V2",
-              help="A setting and its values (optimizer, lr, batch_size, activation or an optimizer option such as momentum); "
-                   "repeat it: the variants are the product of the lists, at most 8.")
+              help="A setting and its values (optimizer, lr, batch_size, activation, dropout, l1, init or an optimizer "
+                   "option such as momentum); repeat it: the variants are the product of the lists, at most 8. "
+                   "Without it, the file's [race] section.")
 @click.option("--epochs", type=click.IntRange(1, 100_000), help="Override train.epochs.")
 @click.option("--device", type=click.Choice(cfg.DEVICES), help="Override train.device.")
 @click.option("--dtype", type=click.Choice(cfg.DTYPES), help="Override train.dtype.")
@@ -377,6 +380,7 @@ def race(file, vary, epochs, device, dtype, as_json) -> None:
     \b
     tuidl race FILE --vary optimizer=sgd,adam,rmsprop --vary lr=0.01,0.1
 
+    or, in FILE, a [race] section with the same keys: optimizer = ["sgd", "adam"].
     Every variant starts from the same initial weights and sees the same batches in the
     same order; they train together, in the same tensor ops, and each gives the losses
     `tuidl train` gives that variant alone. A variant that diverges stops alone. Exit
@@ -389,8 +393,10 @@ def race(file, vary, epochs, device, dtype, as_json) -> None:
         exp.train.epochs = epochs
     from tuidl.engine.race import RaceError, make_race, parse_vary
 
+    if not vary and not exp.race:
+        fail(f"{source}: nothing to race: give --vary KEY=V1,V2 or a [race] section in the file")
     try:
-        the_race = make_race(exp, parse_vary(list(vary)), source)
+        the_race = make_race(exp, parse_vary(list(vary)) if vary else exp.race, source)
     except RaceError as err:
         fail(str(err))
     if as_json:
@@ -460,6 +466,48 @@ def _race_table(the_race):
     return table
 
 
+@main.command("export")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--code", "code_path", required=True, type=click.Path(dir_okay=False),
+              help="Write the PyTorch script here (e.g. model.py).")
+@click.option("--weights", "weights_path", type=click.Path(dir_okay=False),
+              help="Write the network's weights here (e.g. model.pt): a state_dict for the script's nn.Sequential.")
+def export_command(file, code_path, weights_path) -> None:
+    """Export FILE to a standalone PyTorch script that does not import tuidl.
+
+    \b
+    tuidl export spiral.toml --code model.py
+    tuidl train spiral.toml --save run.ckpt && tuidl export run.ckpt --code model.py --weights model.pt
+
+    The script makes the same data (the dataset's numpy generator, or the file's points),
+    builds the network as an nn.Sequential, starts from tuidl's initial weights and trains
+    with the same loss, torch.optim optimizer and options, on the same batches in the same
+    order (and the same dropout masks), printing each epoch's losses: tuidl's, to float32
+    rounding. The weights: from a checkpoint, the weights it trained; from an experiment
+    file or a lesson, the initial weights (epoch 0) that the script starts from; to export
+    trained weights, train with --save first and export the checkpoint.
+    """
+    from pathlib import Path
+
+    exp, source, is_checkpoint = open_file(file, device="cpu")
+    for out in (code_path, weights_path):
+        if out is not None and file is not None and Path(out).resolve() == Path(file).resolve():
+            fail(f"{out}: is FILE itself: write the export to another file")
+    if weights_path is not None and Path(weights_path).resolve() == Path(code_path).resolve():
+        fail(f"{code_path}: --code and --weights name the same file")
+    trainer = make_trainer(exp, source, checkpoint=file if is_checkpoint else None)
+    from tuidl.export import export, weights_description
+
+    title = source if source.startswith("lesson ") else Path(file).name if file else "the default experiment"
+    try:
+        export(trainer, code_path, weights_path, title=title)
+    except OSError as err:
+        fail(f"{err.filename or code_path}: cannot write the export: {err.strerror or err}")
+    click.echo(f"wrote {code_path}: the PyTorch script (python {code_path} trains it)")
+    if weights_path is not None:
+        click.echo(f"wrote {weights_path}: {weights_description(trainer)}")
+
+
 @main.command()
 @click.option("--device", type=click.Choice(("cpu", "cuda", "mps")), default="cpu", show_default=True)
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True, help="Epochs timed per run.")
@@ -477,6 +525,35 @@ def bench(device, epochs, repeats, as_json) -> None:
         click.echo(json.dumps(results))
     else:
         print_table(results)
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on: loopback, this machine only, unless told otherwise (0.0.0.0: every address).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="The port to listen on.")
+@click.option("--public-url", help="The address browsers use to reach it, when not http://HOST:PORT (a proxy, a host name).")
+def serve(file, host, port, public_url) -> None:
+    """Serve the app in a web browser (textual-serve): open the URL it prints.
+
+    Each browser that opens the page gets an app of its own, running on this machine, on
+    FILE (an experiment, a checkpoint or a lesson's NAME; default: the TF Playground
+    network). It listens on 127.0.0.1 (this machine only) unless --host says otherwise.
+    ctrl+c stops it.
+    """
+    import os
+
+    from tuidl.serve import ServeError
+    from tuidl.serve import serve as serve_app
+
+    if file is not None:
+        open_file(file)  # a bad FILE is said here, not in every browser
+        if os.path.exists(file):
+            file = os.path.abspath(file)
+    try:
+        serve_app(host, port, file, public_url)
+    except ServeError as err:
+        fail(str(err))
 
 
 if __name__ == "__main__":

@@ -21,14 +21,24 @@ from tuidl import inline
 from tuidl.engine import facts
 
 # "points": the file's own points (data.x, data.y), for a lesson's handful of examples.
-DATASETS = ("circle", "xor", "gauss", "spiral", "moons", "pass", "plane", "points")
+# "csv": the columns of a CSV file (data.path, data.target); "digits": the 8×8 handwritten
+# digits shipped inside tuidl (tuidl/data/digits.csv.gz).
+DATASETS = ("circle", "xor", "gauss", "spiral", "moons", "pass", "plane", "points", "csv", "digits")
+# Datasets read from a file: their rows, inputs and classes are the file's.
+FILE_DATASETS = ("csv", "digits")
 # The datasets drawn from a generator, which need nothing but their name.
-GENERATED_DATASETS = tuple(d for d in DATASETS if d != "points")
+GENERATED_DATASETS = tuple(d for d in DATASETS if d not in ("points", *FILE_DATASETS))
 REGRESSION_DATASETS = ("plane",)
 # Datasets that can have more than two classes (data.classes > 2).
 MULTICLASS_DATASETS = ("gauss", "spiral", "points")
 # Keys of the file's own data and weights: written only when given, never set from a form.
-INLINE_KEYS = ("x", "y", "x_val", "y_val", "axis_labels", "weights")
+INLINE_KEYS = ("x", "y", "x_val", "y_val", "axis_labels", "weights",
+               "path", "target", "columns", "task", "class_names", "mean", "std")
+CSV_TASKS = ("classification", "regression")
+MAX_CSV_CLASSES = 20  # a target with more distinct whole numbers is taken for values to fit
+DIGITS_SAMPLES = 1797  # images in tuidl/data/digits.csv.gz
+DIGITS_CLASSES = 10
+DIGITS_SIDE = 8  # each image is 8 × 8 pixels
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
 ACTIVATIONS = facts.HIDDEN_ACTIVATIONS
 INITS = ("torch", "xavier", "he", "zeros")
@@ -48,6 +58,11 @@ OPTIMIZER_DEFAULTS: dict[str, dict[str, object]] = {
 MAX_HIDDEN_LAYERS = 8
 MAX_UNITS = 256
 MAX_EPOCHS = 100_000
+MAX_RACE_VARIANTS = 8
+# What a race may vary ([race] in a file, `tuidl race --vary`, the app's race view); activation
+# and dropout are every hidden layer's. An optimizer option (momentum, betas, ...) too.
+RACE_KEYS = ("optimizer", "lr", "batch_size", "activation", "dropout", "l1", "init")
+RACE_OPTION_KEYS = tuple(sorted({k for opts in OPTIMIZER_DEFAULTS.values() for k in opts}))
 DEFAULT_LR = {"sgd": 1e-3, "adam": 1e-3, "rmsprop": 1e-2, "adagrad": 1e-2, "adadelta": 1.0}
 
 
@@ -74,6 +89,19 @@ class DataConfig:
     x_val: list[list[float]] = field(default_factory=list)
     y_val: list[int | float] = field(default_factory=list)
     axis_labels: list[str] = field(default_factory=list)  # the plane's two axis names ([] = the dataset's)
+    # dataset = "csv": the file (relative to the experiment file; absolute once loaded), the
+    # target column, the input columns ([] = all but the target) and the task ("" = inferred:
+    # text or a few whole numbers are classes, other numbers values to fit). Loading fills in
+    # columns, task, class_names (the target's values in class-index order) and the inputs'
+    # standardisation (mean and std of the training rows); saved with the experiment, so that
+    # a reopened experiment or a checkpoint standardises the same way.
+    path: str = ""
+    target: str = ""
+    columns: list[str] = field(default_factory=list)
+    task: str = ""
+    class_names: list[str] = field(default_factory=list)
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -113,6 +141,8 @@ class Experiment:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    # [race]: setting -> its values, e.g. {"optimizer": ["sgd", "adam"]} (see tuidl.race_plan)
+    race: dict[str, list] = field(default_factory=dict)
 
 
 def n_train(data: DataConfig) -> int:
@@ -132,15 +162,38 @@ def split_sizes(data: DataConfig) -> tuple[int, int]:
 
 
 def is_regression(data: DataConfig) -> bool:
-    """A regression set: the plane, or points whose y are values (a number with a decimal point)."""
+    """A regression set: the plane, points whose y are values (a number with a decimal point),
+    or a CSV whose target is values to fit."""
     if data.dataset == "points":
         return inline.are_values(data.y, data.y_val)
+    if data.dataset == "csv":
+        return data.task == "regression"
     return data.dataset in REGRESSION_DATASETS
 
 
+def has_plane(data: DataConfig) -> bool:
+    """Whether the inputs are two coordinates of a plane, so that the features (x1, x2, x1^2,
+    ...) apply and the decision boundary can be drawn: every set but the digits and a CSV
+    with other than two input columns."""
+    if data.dataset == "digits":
+        return False
+    if data.dataset == "csv":
+        return len(data.columns) == 2
+    return True
+
+
+def input_names(data: DataConfig) -> list[str]:
+    """The network's inputs: the features on a plane, else the CSV's columns or the pixels."""
+    if has_plane(data):
+        return list(data.features)
+    if data.dataset == "digits":
+        return [f"r{r}c{c}" for r in range(DIGITS_SIDE) for c in range(DIGITS_SIDE)]
+    return list(data.columns)
+
+
 def layer_sizes(exp: Experiment) -> list[int]:
-    """[inputs (features), hidden units..., output units]: the network's dense layers."""
-    return [len(exp.data.features), *(layer.units for layer in exp.model.hidden), output_units(exp)]
+    """[inputs, hidden units..., output units]: the network's dense layers."""
+    return [len(input_names(exp.data)), *(layer.units for layer in exp.model.hidden), output_units(exp)]
 
 
 def default_experiment() -> Experiment:
@@ -298,7 +351,8 @@ def _check_data(c: _Checker, d: DataConfig) -> None:
     if not isinstance(d, DataConfig):
         c.fail("data", d, "must be a table ([data])")
     c.name("data.dataset", d.dataset, DATASETS)
-    c.int_range("data.samples", d.samples, 20, 5000)
+    if d.dataset not in FILE_DATASETS:
+        c.int_range("data.samples", d.samples, 20, 5000)
     c.num("data.noise", d.noise, "from 0 to 0.5", lambda v: 0 <= v <= 0.5)
     c.num("data.train_fraction", d.train_fraction, "from 0.1 to 0.9", lambda v: 0.1 <= v <= 0.9)
     feats = d.features
@@ -311,13 +365,28 @@ def _check_data(c: _Checker, d: DataConfig) -> None:
             c.fail(f"data.features[{i}]", f, "is listed twice: each feature at most once")
         seen.add(f)
     c.int_range("data.seed", d.seed, 0)
-    c.int_range("data.classes", d.classes, 2, 8)
-    if d.classes > 2 and d.dataset not in MULTICLASS_DATASETS:
+    if d.dataset in FILE_DATASETS:
+        _check_file_data(c, d)
+    else:
+        c.int_range("data.classes", d.classes, 2, 8)
+    if d.classes > 2 and d.dataset not in MULTICLASS_DATASETS + FILE_DATASETS:
         c.fail("data.classes", d.classes,
                f'must be 2 for dataset "{d.dataset}" (more classes only with: '
                + ", ".join(MULTICLASS_DATASETS) + ")")
     inline.check_points(c.fail, d.dataset, d.x, d.y, d.x_val, d.y_val, d.classes)
     inline.check_axis_labels(c.fail, d.axis_labels)
+
+
+def _check_file_data(c: _Checker, d: DataConfig) -> None:
+    """The digits' size and classes; a CSV's file, columns, cells and classes (tuidl.data.csv_file)."""
+    if d.dataset == "digits":
+        c.int_range("data.samples", d.samples, 20, DIGITS_SAMPLES)
+        if d.classes != DIGITS_CLASSES:
+            c.fail("data.classes", d.classes, f'must be {DIGITS_CLASSES} for dataset "digits" (the digits 0 to 9)')
+        return
+    from tuidl.data import csv_file  # numpy, only when a CSV is used
+
+    csv_file.check(c.fail, d)
 
 
 def _check_weights(c: _Checker, exp: Experiment) -> None:
@@ -327,7 +396,8 @@ def _check_weights(c: _Checker, exp: Experiment) -> None:
     names, why = [], []
     for i in range(n_layers):
         names.append(f"model.hidden[{i}]" if i < len(hidden) else "the output layer")
-        inputs = (f"{sizes[0]} input feature{'s' * (sizes[0] != 1)} ({', '.join(exp.data.features)})" if i == 0
+        kind = "input feature" if has_plane(exp.data) else "input"
+        inputs = (f"{sizes[0]} {kind}{'s' * (sizes[0] != 1)} ({_fmt(', '.join(input_names(exp.data)))[1:-1]})" if i == 0
                   else f"the {sizes[i]} units of model.hidden[{i - 1}]")
         outputs = (f"{sizes[i + 1]} units" if i < len(hidden)
                    else f"{sizes[i + 1]} output unit{'s' * (sizes[i + 1] != 1)} for loss \"{exp.train.loss}\"")
@@ -407,7 +477,7 @@ def _check_train(c: _Checker, t: TrainConfig, d: DataConfig) -> None:
         if t.early_stopping and not d.x_val:
             c.fail("train.early_stopping", t.early_stopping,
                    "needs validation points (data.x_val, data.y_val) to watch: without them use 0")
-    elif d.dataset in REGRESSION_DATASETS and t.loss != "mse":
+    elif is_regression(d) and t.loss != "mse":
         c.fail("train.loss", t.loss, f'must be "mse": dataset "{d.dataset}" is a regression set')
     if t.loss == "bce" and d.classes != 2:
         c.fail("train.loss", t.loss,
@@ -426,6 +496,29 @@ def validate(exp: Experiment, source: str = "<experiment>") -> None:
     _check_model(c, exp.model)
     _check_train(c, exp.train, exp.data)
     _check_weights(c, exp)
+    problem = race_problem(exp.race, source)
+    if problem:
+        raise ConfigError(source, "race", exp.race, "", message=problem)
+
+
+def race_problem(vary: object, source: str) -> str | None:
+    """What is wrong with a race's shape (keys, lists, count), or None. Whether each value
+    fits its field is checked when the variants are made (tuidl.race_plan)."""
+    if not isinstance(vary, dict):
+        return f"{source}: [race] must be a table like optimizer = [\"sgd\", \"adam\"]"
+    for key, values in vary.items():
+        if key not in RACE_KEYS and key not in RACE_OPTION_KEYS:
+            return f"{source}: race: unknown key {key!r} (keys: {', '.join(RACE_KEYS + RACE_OPTION_KEYS)})"
+        if not isinstance(values, (list, tuple)) or not values:
+            return f"{source}: race.{key} must be a list of values, like [0.01, 0.1]"
+        if any(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            return f"{source}: race.{key} has an empty value (values are separated by commas)"
+        if len({repr(v) for v in values}) != len(values):
+            return f"{source}: race.{key}: a value appears twice"
+    n = math.prod(len(v) for v in vary.values())
+    if n > MAX_RACE_VARIANTS:
+        return f"{source}: {n} variants: a race has at most {MAX_RACE_VARIANTS} (the product of the lists)"
+    return None
 
 
 # --------------------------------------------------------------------------- dict / TOML
@@ -455,13 +548,15 @@ def _coerce_options(opts: dict) -> dict:
     return out
 
 
-def from_dict(d: dict, source: str = "<dict>") -> Experiment:
-    """Build and validate an Experiment from a parsed TOML document (every key optional)."""
+def from_dict(d: dict, source: str = "<dict>", base: str | os.PathLike | None = None) -> Experiment:
+    """Build and validate an Experiment from a parsed TOML document (every key optional).
+    base: the folder a CSV's relative data.path is read from (the experiment file's; else
+    the working directory)."""
     if not isinstance(d, dict):
         raise ConfigError(source, None, d, "the experiment must be a table of [data], [model], [train]")
     for k, v in d.items():
-        if k not in _SECTION_KEYS:
-            raise _unknown(source, k, v, tuple(_SECTION_KEYS))
+        if k not in _SECTION_KEYS and k != "race":
+            raise _unknown(source, k, v, (*_SECTION_KEYS, "race"))
     sections = {}
     for name, keys in _SECTION_KEYS.items():
         sec = _table(source, name, d.get(name, {}))
@@ -502,7 +597,9 @@ def from_dict(d: dict, source: str = "<dict>") -> Experiment:
     if "options" in train:
         train["options"] = _coerce_options(_table(source, "train.options", train["options"]))
 
-    exp = Experiment(DataConfig(**data), ModelConfig(**model), TrainConfig(**train))
+    race = _table(source, "race", d.get("race", {}))
+    exp = Experiment(DataConfig(**data), ModelConfig(**model), TrainConfig(**train), dict(race))
+    fill_file_data(exp, source, base, given=set(sections["data"]) | {f"train.{k}" for k in sections["train"]})
     validate(exp, source)
     return exp
 
@@ -539,21 +636,25 @@ def to_dict(exp: Experiment) -> dict:
     for k, v in exp.train.options.items():
         opts[k] = list(v) if isinstance(v, tuple) else v
     out["train"]["options"] = opts
+    if exp.race:
+        out["race"] = {k: [list(v) if isinstance(v, tuple) else v for v in values] for k, values in exp.race.items()}
+    else:
+        del out["race"]
     return out
 
 
 _TOML_LINE = re.compile(r"at line (\d+)")
 
 
-def loads(text: str, source: str = "<string>") -> Experiment:
-    """Parse and validate an experiment from TOML text; errors name `source`."""
+def loads(text: str, source: str = "<string>", base: str | os.PathLike | None = None) -> Experiment:
+    """Parse and validate an experiment from TOML text; errors name `source`. base: see from_dict."""
     try:
-        return _loads(text, source)
+        return _loads(text, source, base)
     except RecursionError:  # arrays nested thousands deep: no experiment key nests more than 3
         raise ConfigError(source, None, None, "invalid experiment: arrays or tables nested too deeply") from None
 
 
-def _loads(text: str, source: str) -> Experiment:
+def _loads(text: str, source: str, base: str | os.PathLike | None = None) -> Experiment:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -563,7 +664,7 @@ def _loads(text: str, source: str) -> Experiment:
         where = f"{source}: line {line}" if line is not None else source
         raise ConfigError(source, None, None, f"invalid TOML: {msg}",
                           message=f"{where}: invalid TOML: {msg}", line=line) from None
-    return from_dict(doc, source)
+    return from_dict(doc, source, base)
 
 
 def load(path: str | os.PathLike) -> Experiment:
@@ -578,7 +679,7 @@ def load(path: str | os.PathLike) -> Experiment:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(source, None, None, f"cannot read: {e}",
                           message=f"{source}: cannot read: {e}") from None
-    return loads(text, source)
+    return loads(text, source, base=p.parent)
 
 
 def dumps(exp: Experiment) -> str:
@@ -587,10 +688,14 @@ def dumps(exp: Experiment) -> str:
 
 
 def save(exp: Experiment, path: str | os.PathLike) -> None:
-    """Write the experiment atomically: a temporary file in the same folder, then os.replace."""
-    text = dumps(exp)
+    """Write the experiment atomically: a temporary file in the same folder, then os.replace.
+    A CSV's path is written relative to that folder, so the two can move together."""
     p = Path(path)
     directory = p.parent if str(p.parent) else Path(".")
+    if exp.data.path and os.path.isabs(exp.data.path):
+        exp = copy.deepcopy(exp)
+        exp.data.path = Path(os.path.relpath(exp.data.path, os.path.abspath(directory))).as_posix()
+    text = dumps(exp)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
@@ -613,16 +718,53 @@ def save(exp: Experiment, path: str | os.PathLike) -> None:
 
 def change_dataset(exp: Experiment, name: str) -> Experiment:
     """Use dataset `name`: a regression set takes mse; leaving one, mse becomes bce again;
-    a dataset that cannot draw more than two classes gets classes = 2."""
+    a dataset that cannot draw more than two classes gets classes = 2. A file's dataset
+    (digits, or the CSV the experiment was opened with) takes all its rows, its classes and
+    the loss that fits them; leaving one, the samples go back to the default."""
     new = copy.deepcopy(exp)
     new.data.dataset = name
     if name not in MULTICLASS_DATASETS:
         new.data.classes = 2
+    if name in FILE_DATASETS and exp.data.dataset != name:
+        fill_file_data(new, "refused", None, given=set())
+        return keep_fitting_weights(new)
+    if exp.data.dataset in FILE_DATASETS and name not in FILE_DATASETS:
+        new.data.samples = DataConfig().samples
     if is_regression(new.data):
         new.train.loss = "mse"
     elif is_regression(exp.data) and new.train.loss == "mse":
         new.train.loss = "bce"
     return keep_fitting_weights(new)
+
+
+def default_loss(data: DataConfig) -> str:
+    """The loss that fits a dataset's targets: mse for values, bce for 2 classes, else ce."""
+    if is_regression(data):
+        return "mse"
+    return "bce" if data.classes == 2 else "ce"
+
+
+def fill_file_data(exp: Experiment, source: str, base: str | os.PathLike | None, given: set[str]) -> None:
+    """What a file's dataset says about itself, where the experiment does not (`given`: the
+    data keys it sets, and "train.loss" when it sets the loss): the digits' size and classes;
+    a CSV's absolute path, its columns, task, classes, standardisation and size; and the
+    loss that fits. In place; a CSV's problems raise ConfigError naming file, line and column."""
+    d = exp.data
+    if d.dataset not in FILE_DATASETS:
+        return
+    if d.dataset == "digits":
+        if "samples" not in given:
+            d.samples = DIGITS_SAMPLES
+        if "classes" not in given:
+            d.classes = DIGITS_CLASSES
+    else:
+        if isinstance(d.path, str) and d.path.strip():
+            d.path = os.path.abspath(os.path.join(base or os.getcwd(), os.path.expanduser(d.path.strip())))
+        from tuidl.data import csv_file  # numpy, only when a CSV is used
+
+        csv_file.fill(_Checker(source).fail, d, given)
+    if "train.loss" not in given:
+        exp.train.loss = default_loss(d)
 
 
 def keep_fitting_weights(exp: Experiment) -> Experiment:

@@ -13,6 +13,8 @@ gives identical arrays. The points are generated, shuffled, and the first
 
 Features are computed from the raw points and are not standardised (like Playground).
 
+Datasets "csv" and "digits" are read from a file: see file_sets.py.
+
 Dataset "points" is the experiment file's own points (data.x, data.y, data.x_val,
 data.y_val), in the order written: no shuffle, so training point 0 is x[0]. Its plane is
 the points' bounding box with a margin; without x_val there is no validation set.
@@ -25,6 +27,7 @@ import numpy as np
 
 from ..config import (
     DATASETS,
+    FILE_DATASETS,
     GENERATED_DATASETS,
     MULTICLASS_DATASETS,
     REGRESSION_DATASETS,
@@ -52,6 +55,14 @@ class Dataset:
     feature_names: list[str] = field(default_factory=list)
     extent: tuple[float, float, float, float] = PLANE_EXTENT  # xmin, xmax, ymin, ymax
     axis_labels: tuple[str, str] = ("x1", "x2")
+    class_names: list[str] = field(default_factory=list)  # a file's names of the classes ([]: 0, 1, ...)
+    image_shape: tuple[int, int] | None = None  # each example is an image of (rows, cols) pixels (digits)
+
+    @property
+    def has_plane(self) -> bool:
+        """Whether the examples are points of a plane (the boundary view): without one
+        (digits, a CSV of other than two inputs) points_train and points_val are (n, 0)."""
+        return self.points_train.shape[1] == 2
 
     @property
     def n_train(self) -> int:
@@ -247,6 +258,10 @@ def make_dataset(cfg: DataConfig) -> Dataset:
     """Generate, shuffle, split and feature-map the dataset described by cfg (deterministic)."""
     if cfg.dataset == "points":
         return _points_dataset(cfg)
+    if cfg.dataset in FILE_DATASETS:
+        from .file_sets import make_file_dataset  # it builds on this module
+
+        return make_file_dataset(cfg)
     if cfg.dataset not in _GENERATORS:
         raise ValueError(f"unknown dataset {cfg.dataset!r} (allowed: {', '.join(DATASETS)})")
     k = int(cfg.classes)

@@ -44,83 +44,24 @@ from tuidl.engine.activations import Softmax, scalar
 from tuidl.engine.race_optimizers import GroupRule, square_average
 from tuidl.engine.records import EpochRecord
 from tuidl.engine.trainer import Trainer
+from tuidl.race_plan import MAX_VARIANTS, RaceError, parse_vary, plan
 
-MAX_VARIANTS = 8
-VARY_KEYS = ("optimizer", "lr", "batch_size", "activation")  # and any optimizer option (momentum, betas, ...)
-OPTION_KEYS = tuple(sorted({k for opts in cfg.OPTIMIZER_DEFAULTS.values() for k in opts}))
-
-
-class RaceError(ValueError):
-    """A --vary that cannot be raced: the message is one line for the user."""
+__all__ = ["MAX_VARIANTS", "Race", "RaceError", "make_race", "parse_vary"]
 
 
-def parse_vary(items: list[str]) -> dict[str, list[str]]:
-    """["optimizer=sgd,adam", "lr=0.01,0.1"] -> {"optimizer": ["sgd", "adam"], "lr": ["0.01", "0.1"]}.
-
-    Keys: optimizer, lr, batch_size, activation (of every hidden layer), or an optimizer option (momentum, betas, ...; betas'
-    values separated by ';' or '/', like betas=0.9/0.999,0.5/0.9). The values stay text:
-    Race parses them as the field's type. The product of the lists is the variants: at
-    most 8. RaceError with one line otherwise."""
-    vary: dict[str, list[str]] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise RaceError(f"--vary {item!r}: expected KEY=V1,V2,... (like lr=0.01,0.1)")
-        key = key.removeprefix("options.")
-        if key not in VARY_KEYS and key not in OPTION_KEYS:
-            raise RaceError(f"--vary {item!r}: unknown key {key!r} (keys: {', '.join(VARY_KEYS + OPTION_KEYS)})")
-        if key in vary:
-            raise RaceError(f"--vary {item!r}: {key} is varied twice")
-        values = [v.strip() for v in text.split(",")]
-        if not values or any(not v for v in values):
-            raise RaceError(f"--vary {item!r}: an empty value (values are separated by commas)")
-        if len(set(values)) != len(values):
-            raise RaceError(f"--vary {item!r}: a value appears twice")
-        vary[key] = values
-    if not vary:
-        raise RaceError("nothing to race: give at least one --vary KEY=V1,V2")
-    n = math.prod(len(v) for v in vary.values())
-    if n > MAX_VARIANTS:
-        raise RaceError(f"{n} variants: a race has at most {MAX_VARIANTS} (the product of the --vary lists)")
-    return vary
-
-
-def _variant(exp: Experiment, settings: dict[str, str], source: str) -> Experiment:
-    """exp with the settings applied: the optimizer first (with its own defaults, as the
-    app changes it), then the rest."""
-    new = copy.deepcopy(exp)
-    for key in sorted(settings, key=lambda k: k != "optimizer"):
-        text = str(settings[key])
-        if key == "optimizer":
-            if text not in cfg.OPTIMIZERS:
-                raise RaceError(f"{source}: optimizer = {text!r}: one of {', '.join(cfg.OPTIMIZERS)}")
-            new = cfg.change_optimizer(new, text)  # its default options (and adadelta's lr of 1)
-        elif key == "activation":  # every hidden layer's
-            if text not in cfg.ACTIVATIONS:
-                raise RaceError(f"{source}: activation = {text!r}: one of {', '.join(cfg.ACTIVATIONS)}")
-            for layer in new.model.hidden:
-                layer.activation = text
-        elif key in ("lr", "batch_size"):
-            new = cfg.set_field(new, f"train.{key}", text.replace("/", ","), source)
-        else:
-            new = cfg.set_field(new, f"train.options.{key}", text.replace("/", ",").replace(";", ","), source)
-    cfg.validate(new, source)
-    return new
-
-
-def _name(settings: dict[str, str]) -> str:
-    """"adam lr=0.01": the optimizer by its name, the other settings as key=value."""
-    return " ".join(v if k == "optimizer" else f"{k}={v}" for k, v in settings.items())
+def _column(values: list[float], like: torch.Tensor) -> torch.Tensor:
+    """One number per variant as a (V, 1, 1) tensor, to broadcast over (V, N, out)."""
+    return torch.tensor(values, dtype=like.dtype, device=like.device).view(-1, 1, 1)
 
 
 class _Layer:
     """One dense layer of a lane: views of the lane's (V, P) tensors, and the tensors of
     the last forward and backward."""
 
-    __slots__ = ("W", "WT", "a", "activation", "b3", "blocks", "dropout", "gW", "gb", "input", "mask", "softmax", "z")
+    __slots__ = ("W", "WT", "a", "activation", "b3", "blocks", "dropout", "gW", "gb", "input", "keep", "mask",
+                 "softmax", "z")
 
-    def __init__(self, params, grads, offset, n_out, n_in, dense, activations):
+    def __init__(self, params, grads, offset, n_out, n_in, dense, activations, dropouts):
         V = params.shape[0]
         nw = n_out * n_in
         self.W = params[:, offset:offset + nw].view(V, n_out, n_in)
@@ -137,8 +78,26 @@ class _Layer:
             for act, rows in itertools.groupby(range(len(activations)), key=lambda i: activations[i]):
                 rows = list(rows)
                 self.blocks.append((rows[0], rows[-1] + 1, act))
-        self.dropout = dense.dropout
+        # the dropout rate p and the kept share 1 − p (computed in float64, as a lone run
+        # does): numbers, or (V, 1, 1) columns when the variants differ in them
+        if len(set(dropouts)) == 1:
+            self.dropout, self.keep = dropouts[0], 1.0 - dropouts[0]
+        else:
+            self.dropout, self.keep = _column(dropouts, params), _column([1.0 - p for p in dropouts], params)
         self.input = self.z = self.a = self.mask = None
+
+    def dropout_mask(self, a, rng):
+        """The mask of a lone network's draw, (r ≥ p) / (1 − p), each variant its own p;
+        None without dropout. One draw serves all: every lone run with dropout draws the
+        same numbers in this layer, and a variant whose p is 0 gets ones (alone it draws
+        nothing, and uses no mask)."""
+        p, keep = self.dropout, self.keep
+        if not isinstance(p, torch.Tensor):
+            if p == 0.0:
+                return None
+            p, keep = scalar(p, a), scalar(keep, a)
+        r = torch.rand(a.shape[1:], generator=rng, device=a.device, dtype=a.dtype)
+        return (r >= p).to(a.dtype).div_(keep)
 
     def activate(self, z):
         """a = g(z), each variant's own g."""
@@ -194,10 +153,13 @@ class _Lane:
         offset = 0
         for i, dense in enumerate(network.layers):
             activations = [trainers[v].network.layers[i].activation for v in members]
-            self.layers.append(_Layer(self.params, self.grads, offset, dense.n_out, dense.n_in, dense, activations))
+            dropouts = [trainers[v].network.layers[i].dropout for v in members]
+            self.layers.append(_Layer(self.params, self.grads, offset, dense.n_out, dense.n_in, dense,
+                                      activations, dropouts))
             offset += dense.n_out * dense.n_in + dense.n_out
         self.loss = network.loss
-        self.l1 = network.l1
+        l1s = [trainers[v].network.l1 for v in members]
+        self.l1 = l1s[0] if len(set(l1s)) == 1 else _column(l1s, self.params)  # number or (V, 1, 1)
         self.groups: list[tuple[int, int, GroupRule]] = []  # (first row, end row, its rule)
         for _, block in itertools.groupby(range(len(members)), key=lambda i: key(members[i])):
             rows = list(block)
@@ -244,14 +206,8 @@ class _Lane:
             z = torch.baddbmm(layer.b3, x, layer.WT)  # z = b + x Wᵀ, per variant
             a = layer.activate(z)
             layer.z, layer.a = z, a
-            p = layer.dropout
-            if p > 0.0:  # one draw of the lone network's shape: every variant gets the same mask
-                r = torch.rand(a.shape[1:], generator=rng, device=a.device, dtype=a.dtype)
-                layer.mask = (r >= scalar(p, a)).to(a.dtype).div_(scalar(1.0 - p, a))
-                x = a * layer.mask
-            else:
-                layer.mask = None
-                x = a
+            layer.mask = layer.dropout_mask(a, rng)
+            x = a if layer.mask is None else a * layer.mask
 
     def backward(self, yb: torch.Tensor) -> None:
         layers = self.layers
@@ -268,9 +224,13 @@ class _Lane:
             if prev.mask is not None:
                 ga.mul_(prev.mask)
             gz = prev.chain(ga, prev.z, prev.a)
-        if self.l1 != 0.0:
+        l1 = self.l1
+        if isinstance(l1, torch.Tensor):  # + λ₁ sign(W), each variant its λ₁ (exact: sign is ±1 or 0)
             for layer in layers:
-                layer.gW.add_(torch.sign(layer.W), alpha=self.l1)
+                layer.gW.add_(torch.sign(layer.W).mul_(l1))
+        elif l1 != 0.0:
+            for layer in layers:
+                layer.gW.add_(torch.sign(layer.W), alpha=l1)
 
     def _loss_grad_z(self, z, a, y):
         if self.loss.name == "ce":  # softmax(z) − onehot(y), over the last axis, / N
@@ -386,15 +346,8 @@ class Race:
         cfg.validate(exp, source)
         if not vary:
             raise RaceError("nothing to race: vary at least one setting")
-        keys = list(vary)
-        combos = list(itertools.product(*(vary[k] for k in keys)))
-        if len(combos) > MAX_VARIANTS:
-            raise RaceError(f"{len(combos)} variants: a race has at most {MAX_VARIANTS}")
         self.exp = exp
-        self.variants: list[tuple[str, dict[str, str], Experiment]] = []
-        for combo in combos:
-            settings = {k: str(v) for k, v in zip(keys, combo)}
-            self.variants.append((_name(settings), settings, _variant(exp, settings, source)))
+        self.variants: list[tuple[str, dict[str, str], Experiment]] = plan(exp, vary, source)
         dataset = dataset if dataset is not None else make_dataset(exp.data)
         self.trainers = [Trainer(v_exp, dataset=dataset, source=source) for _, _, v_exp in self.variants]
         self.device = self.trainers[0].device
@@ -436,6 +389,8 @@ class Race:
             return out
         start = time.perf_counter()
         order = torch.randperm(self.trainers[0].x_train.shape[0], generator=self._order_rng)
+        for trainer in self.trainers:  # each lone trainer draws its next epoch's order from here on
+            trainer._order_rng.set_state(self._order_rng.get_state())
         self.epoch += 1
         for lane in self.lanes:
             if not lane.members:
@@ -450,6 +405,15 @@ class Race:
                     lane.members = []
         self.seconds += time.perf_counter() - start
         return out
+
+    def lone_copy(self, v: int) -> Trainer:
+        """A Trainer where variant v is now (weights, optimizer state, batch order and dropout
+        generators): its steps are the variant's next steps, and the race does not move."""
+        name, _, v_exp = self.variants[v]
+        trainer = self.trainers[v]
+        copy_ = Trainer(v_exp, dataset=trainer.dataset, source=name)
+        copy_.load_state_dict(trainer.state_dict())
+        return copy_
 
     def run(self, on_epoch=None) -> None:
         """Train until every variant has stopped; on_epoch(records) after each epoch."""
@@ -482,7 +446,7 @@ class Race:
 
 
 def make_race(exp: Experiment, vary: dict[str, list], source: str = "<experiment>") -> Race:
-    """Race(exp, vary), a ConfigError of a variant re-raised as a RaceError naming it."""
+    """Race(exp, vary), a ConfigError of the experiment re-raised as a RaceError."""
     try:
         return Race(exp, vary, source)
     except ConfigError as err:

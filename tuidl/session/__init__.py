@@ -18,3 +18,7 @@ from tuidl.session.commands import GradCheck  # the gradient check and divergenc
 from tuidl.session.events import DivergenceFound, GradCheckDone
 
 __all__ += ["GradCheck", "DivergenceFound", "GradCheckDone"]
+from tuidl.session.commands import Save  # saving from the app
+from tuidl.session.events import Saved
+
+__all__ += ["Save", "Saved"]

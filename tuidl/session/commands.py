@@ -113,3 +113,30 @@ class Quit:
 Command = Build | Run | Pause | Toggle | TrainEpochs | Step | Reset | SetEpochs | SetGrid | SetSpeed | Quit
 Command = Command | SetWeight | SetPlaneView
 Command = Command | GradCheck
+
+
+@dataclass(frozen=True)
+class Save:
+    """Write a checkpoint of the run as it is now (experiment, weights, optimizer state,
+    history, random state; tuidl.engine.checkpoint, atomic) to `path`: answered by Saved, or
+    by Failed with why (a folder that is not there or not writable)."""
+
+    path: str
+
+
+Command = Command | Save
+
+
+@dataclass(frozen=True)
+class Export:
+    """Write the experiment as a standalone PyTorch script to `code_path` and the network's
+    weights as they are now (a state_dict for the script's nn.Sequential) to `weights_path`
+    (tuidl.export, atomic): answered by a Notice that says where, or by Failed. `title`:
+    where the experiment came from, for the script's first line."""
+
+    code_path: str
+    weights_path: str
+    title: str = "an experiment of the app"
+
+
+Command = Command | Export

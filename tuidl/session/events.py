@@ -34,6 +34,12 @@ class Snapshot:
     device_label: str = ""
     done: int = 0  # id of the last command fully processed
     plane_view: tuple[int, int] | None = None  # (layer, unit) whose activation `boundary` holds; None: the output
+    # Classification without a plane (digits, a CSV of other than 2 inputs): the validation
+    # set's predicted classes (n_val,) and the confusion matrix (k, k), row = true class,
+    # column = predicted (tuidl.engine.confusion); None otherwise.
+    val_predicted: np.ndarray | None = None
+    confusion: np.ndarray | None = None
+    unsaved: bool = False  # trained or edited since it was last saved or opened (a fresh, untouched network: False)
 
 
 @dataclass(frozen=True)
@@ -102,3 +108,17 @@ class DivergenceFound:
 
 Event = EngineLoaded | EngineFailed | Progress | StepTaken | Notice | Failed
 Event = Event | GradCheckDone | DivergenceFound
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The answer to Save: the checkpoint at `path` holds the run at `epoch` (`steps`
+    optimizer steps). Until the run changes again, snapshots say `unsaved=False`."""
+
+    path: str
+    epoch: int
+    steps: int
+    command_id: int
+
+
+Event = Event | Saved

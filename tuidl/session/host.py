@@ -41,9 +41,10 @@ def _real_stderr():
 
 class Session:
     def __init__(self, exp: Experiment, dataset: Any, source: str, deliver: Callable[[Any], None], *,
-                 in_process: bool = False, checkpoint: str | None = None):
+                 in_process: bool = False, checkpoint: str | None = None, worker: type = Worker):
         """`checkpoint`: a checkpoint file whose experiment is `exp`; the first network
-        resumes from it (weights, optimizer state, history, RNG) instead of epoch 0."""
+        resumes from it (weights, optimizer state, history, RNG) instead of epoch 0.
+        `worker`: the class that serves the commands (Worker; RaceWorker for a race)."""
         self._deliver = deliver
         self._lock = threading.Lock()
         self._ids = 0
@@ -56,14 +57,14 @@ class Session:
         self._process = None
         if in_process:
             self._commands: Any = queue.Queue()
-            self._worker = Worker(exp=args[0], dataset=dataset, source=source, commands=self._commands,
+            self._worker = worker(exp=args[0], dataset=dataset, source=source, commands=self._commands,
                                   deliver=self._receive, checkpoint=checkpoint)
         else:
             ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads or locks inherited
             with _real_stderr():
                 self._commands = ctx.Queue()
                 self._events = ctx.Queue()
-            self._process = ctx.Process(target=run_worker_process, args=(*args, self._commands, self._events),
+            self._process = ctx.Process(target=run_worker_process, args=(worker, *args, self._commands, self._events),
                                         daemon=True, name="tuidl-trainer")
         self._thread = threading.Thread(target=self._thread_body, name="tuidl-session", daemon=True)
 

@@ -18,6 +18,7 @@ from tuidl.config import ConfigError, Experiment
 from tuidl.session import commands as c
 from tuidl.session.events import EngineFailed, EngineLoaded, Failed, Notice, Snapshot, StepTaken
 from tuidl.session.events import DivergenceFound, GradCheckDone
+from tuidl.session.events import Saved
 
 PUBLISH_INTERVAL = 1 / 15  # seconds between snapshots while training fast (the app draws each)
 IDLE_WAIT = 0.1  # longest wait for a command, so that a lost parent is noticed
@@ -46,15 +47,17 @@ def _message(err: Exception) -> str:
     return str(err) if isinstance(err, ConfigError) else f"{type(err).__name__}: {err}"
 
 
-def run_worker_process(exp: Experiment, dataset: Any, source: str, checkpoint: str | None,
+def run_worker_process(worker_class: type, exp: Experiment, dataset: Any, source: str, checkpoint: str | None,
                        commands: Any, events: Any) -> None:
-    """The training process: silent (the terminal belongs to the app), ends with its parent."""
+    """The training process: silent (the terminal belongs to the app), ends with its parent.
+    `worker_class`: Worker, or another with its constructor and loop (RaceWorker)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     events.cancel_join_thread()  # quit at once, even with events the app no longer reads in the pipe
     parent = os.getppid()
-    Worker(exp, dataset, source, commands, events.put, checkpoint=checkpoint).loop(lambda: os.getppid() != parent)
+    worker_class(exp, dataset, source, commands, events.put, checkpoint=checkpoint).loop(
+        lambda: os.getppid() != parent)
 
 
 class Worker:
@@ -76,6 +79,8 @@ class Worker:
         self._run_cid = 0  # the command that started the run in progress
         self._told_divergence: Any = None  # the trainer's Divergence once DivergenceFound is sent
         self._epoch_marks: list[tuple[float, int]] = []  # (time, epoch) of recent epochs while running
+        self._edits = 0  # weights set by hand in this build (SetWeight)
+        self._saved_key: tuple | None = None  # _state_key() when last saved or opened from a checkpoint
 
     # -- the loop ------------------------------------------------------------------
     def loop(self, cancelled: Callable[[], bool] = lambda: False) -> None:
@@ -162,10 +167,15 @@ class Worker:
                 self._set_epochs(cid, command.n)
             elif isinstance(command, c.SetWeight):
                 self.trainer.set_weight(command.layer, command.row, command.col, command.value)
+                self._edits += 1
             elif isinstance(command, c.SetPlaneView):
                 self._set_plane_view(command.layer, command.unit)
             elif isinstance(command, c.GradCheck):
                 self._grad_check(cid, command.steps)
+            elif isinstance(command, c.Export):
+                self._export(cid, command)
+            elif isinstance(command, c.Save):
+                self._save(cid, command.path)
             else:
                 self._deliver(Failed(f"unknown command {command!r}", cid))
         except Exception as err:  # noqa: BLE001 - a command never ends the worker
@@ -247,6 +257,7 @@ class Worker:
                 from tuidl.engine.checkpoint import load_checkpoint
 
                 self._use(load_checkpoint(checkpoint, copy.deepcopy(exp), dataset))
+                self._saved_key = self._state_key()  # as saved: nothing to lose yet
                 return
             except Exception as err:  # noqa: BLE001 - open the experiment fresh instead
                 self._deliver(Failed(f"could not resume {checkpoint}: {_message(err)}; "
@@ -268,6 +279,7 @@ class Worker:
     def _use(self, trainer: Any) -> None:
         self.trainer = trainer
         self._build += 1
+        self._edits = 0
         self._sent_history = 0
         self._epoch_marks = []
         if self.plane_view is not None and not self._neuron_exists(*self.plane_view):
@@ -293,6 +305,42 @@ class Worker:
             self._tell_divergence()
             self._deliver(Notice(f"{t.status}. Training paused."))
         return True
+
+    # -- saving ------------------------------------------------------------------------
+    def _state_key(self) -> tuple:
+        """Changes whenever the run does: a new build, a step trained, a weight set by hand."""
+        return (self._build, self.trainer.step_count, self._edits)
+
+    def _unsaved(self) -> bool:
+        """Trained or edited since the last save (or since it was opened from a checkpoint);
+        a network nobody has trained or edited has nothing to lose."""
+        t = self.trainer
+        return (t.step_count > 0 or self._edits > 0) and self._state_key() != self._saved_key
+
+    def _save(self, cid: int, path: str) -> None:
+        from tuidl.engine.checkpoint import save_checkpoint
+
+        t = self.trainer
+        try:
+            save_checkpoint(t, path)
+        except OSError as err:
+            self._deliver(Failed(f"could not save {path}: {err.strerror or err}; nothing was written", cid))
+            return
+        self._saved_key = self._state_key()
+        self._deliver(Saved(str(path), t.epoch, t.step_count, cid))
+
+    def _export(self, cid: int, command: c.Export) -> None:
+        """The experiment as a PyTorch script and the weights as they are now (tuidl.export)."""
+        from tuidl.export import export, weights_description
+
+        try:
+            export(self.trainer, command.code_path, command.weights_path, title=command.title)
+        except OSError as err:
+            self._deliver(Failed(f"could not export to {err.filename or command.code_path}: "
+                                 f"{err.strerror or err}", cid))
+            return
+        self._deliver(Notice(f"exported to PyTorch: {command.code_path} (python {command.code_path} trains it) "
+                             f"and {command.weights_path}: {weights_description(self.trainer)}"))
 
     # -- the gradient check and divergence explained ----------------------------------
     def _grad_check(self, cid: int, steps: int) -> None:
@@ -321,6 +369,18 @@ class Worker:
         return (e1 - e0) / (t1 - t0) if t1 > t0 else 0.0
 
     # -- publishing ----------------------------------------------------------------
+    @staticmethod
+    def _validation_classes(t: Any) -> tuple | None:
+        """What the confusion matrix and the digits grid show, where there is no plane."""
+        if t.dataset.has_plane:
+            return None
+        try:
+            from tuidl.engine.confusion import validation_classes
+
+            return validation_classes(t)
+        except Exception:  # noqa: BLE001 - a drawing problem must not stop training
+            return None
+
     def _publish(self) -> None:
         t = self.trainer
         if t is None:
@@ -336,6 +396,7 @@ class Worker:
             weights = t.weights()
         except Exception:  # noqa: BLE001 - a drawing problem must not stop training
             boundary = None
+        classes = self._validation_classes(t)
         snap = Snapshot(
             build=self._build,
             exp=copy.deepcopy(t.exp),
@@ -355,6 +416,9 @@ class Worker:
             device_label=t.device_label,
             done=self._done,
             plane_view=view if boundary is not None else None,
+            val_predicted=classes[0] if classes else None,
+            confusion=classes[1] if classes else None,
+            unsaved=self._unsaved(),
         )
         self._deliver(ProgressDelta(snap, self._sent_history))
         self._sent_history = len(t.history)

@@ -23,6 +23,7 @@ from tuidl import config as cfg
 from tuidl.config import ConfigError, Experiment
 from tuidl.ui.engine_events import EngineEvent, EngineEvents
 from tuidl.ui.main_screen import MainScreen
+from tuidl.ui.save import SaveActions
 from tuidl.ui.views import arch
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 SOURCE = "refused"  # the name a refused form value is reported under
 
 
-class TuidlApp(EngineEvents, App):
+class TuidlApp(SaveActions, EngineEvents, App):  # SaveActions: ctrl+s, and a quit that asks
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere work too
     TITLE = "tuidl"
     BINDINGS = [
@@ -44,9 +45,11 @@ class TuidlApp(EngineEvents, App):
         Binding("plus,equals_sign", "speed(1)", "faster", show=False),
         Binding("minus", "speed(-1)", "slower", show=False),
         Binding("l", "lessons", "lessons"),
+        Binding("R", "race", "race"),
         Binding("G", "gradient_check", "gradient check", show=False),
         Binding("question_mark", "help", "help"),
         Binding("q", "quit", "quit"),
+        Binding("ctrl+s", "save", "save"),
     ]
 
     def __init__(self, exp: Experiment | None = None, path: str | None = None, *, checkpoint: str | None = None,
@@ -72,6 +75,7 @@ class TuidlApp(EngineEvents, App):
         self._awaiting_step: int | None = None  # the id of the Step command the step-through waits for
         self._phases_ahead = 0  # presses of n while it waits: a person does not wait for the step
         self._build_id = 0  # the id of the last Build command
+        self.race_screen = None  # the race view, installed the first time it is opened (R)
 
     def get_default_screen(self) -> MainScreen:
         self.main = MainScreen(self.exp, self.deterministic, self.lesson)
@@ -97,10 +101,14 @@ class TuidlApp(EngineEvents, App):
                                deliver=lambda event: self.post_message(EngineEvent(event)),
                                in_process=self.in_process, checkpoint=self.checkpoint)
         self.session.start()
+        if self.exp.race:  # an experiment that names a race opens as one
+            self.action_race()
 
     def on_unmount(self) -> None:
         if self.session is not None:
             self.session.stop()
+        if self.race_screen is not None:
+            self.race_screen.stop()
 
     @on(MainScreen.GridWanted)
     def grid_wanted(self, message: MainScreen.GridWanted) -> None:
@@ -316,6 +324,21 @@ class TuidlApp(EngineEvents, App):
         if self._send(GradCheck(), leave_step=False) is not None:
             self.say("gradient check: backpropagation against finite differences, in float64…")
 
+    def action_export_pytorch(self) -> None:
+        """<stem>.py and <stem>.pt beside the file opened (without one: in the current folder,
+        named after the lesson or the dataset); the training process writes them (the weights
+        live there) and says where."""
+        from tuidl.session.commands import Export
+
+        opened = Path(self.path) if self.path else None
+        stem = opened.with_suffix("") if opened else Path(self.lesson.name if self.lesson else self.exp.data.dataset)
+        if opened and opened.resolve() in (stem.with_suffix(".py").resolve(), stem.with_suffix(".pt").resolve()):
+            stem = stem.with_name(f"{stem.name}-pytorch")  # never over the file opened (a checkpoint.pt)
+        title = opened.name if opened else f"lesson {self.lesson.name}" if self.lesson else "the app's experiment"
+        code, weights = str(stem.with_suffix(".py")), str(stem.with_suffix(".pt"))
+        if self._send(Export(code, weights, title), leave_step=False) is not None:
+            self.say(f"exporting to PyTorch: {code} and {weights}…")
+
     def action_lessons(self) -> None:
         from tuidl.lessons import all_lessons
         from tuidl.ui.lesson_panel import LessonPicker
@@ -334,6 +357,26 @@ class TuidlApp(EngineEvents, App):
         self.apply(lambda _: exp, f"lesson {lesson.title}", select=0 if exp.model.hidden else None)
         self.lesson = lesson
         self.main.show_lesson(lesson)
+        if exp.race:  # a lesson that races opens in the race view
+            self.action_race()
+
+    def action_race(self) -> None:
+        """The race view: variants of this experiment side by side (the file's [race], or
+        the five optimizers)."""
+        from tuidl.ui.race_screen import RaceScreen
+
+        if self.dataset is None or isinstance(self.screen, RaceScreen) or self.screen is not self.main:
+            return
+        if self.race_screen is None:
+            self.race_screen = RaceScreen(self.exp, self.dataset, lesson=self.lesson, source=self.path or "<experiment>",
+                                          in_process=self.in_process, deterministic=self.deterministic)
+            self.install_screen(self.race_screen, "race")
+        else:
+            self.race_screen.show_experiment(self.exp, self.dataset, self.lesson)
+        self.push_screen("race")
+
+    def on_race_screen_vary_changed(self, message) -> None:
+        self.exp.race = message.vary  # kept with the experiment: saved with it, and R opens it again
 
     def action_help(self) -> None:
         from tuidl.ui.help import (

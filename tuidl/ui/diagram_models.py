@@ -31,7 +31,7 @@ def network_model(exp: cfg.Experiment, weights: list | None, selected: int | Non
     layers.append((cfg.output_units(exp), loss.output_activation, 0.0))
     if weights is not None and [W.shape for W, _ in weights] != _shapes(exp):
         weights = None
-    return DiagramModel(inputs=list(exp.data.features), layers=layers, output_label=loss.output_label,
+    return DiagramModel(inputs=cfg.input_names(exp.data), layers=layers, output_label=loss.output_label,
                         weights=weights, selected=selected, edited=live_edits(edited or {}, weights),
                         viewed=viewed)
 
@@ -49,7 +49,7 @@ def live_edits(edited: dict, weights: list | None) -> dict:
 
 
 def _shapes(exp: cfg.Experiment) -> list[tuple[int, int]]:
-    sizes = [len(exp.data.features), *(layer.units for layer in exp.model.hidden), cfg.output_units(exp)]
+    sizes = cfg.layer_sizes(exp)
     return list(zip(sizes[1:], sizes[:-1]))
 
 

@@ -118,9 +118,22 @@ GENERATOR_FIELDS = (("data.samples", "samples", "f-samples"), ("data.noise", "no
 
 
 def dataset_options(e: cfg.Experiment) -> list[tuple[str, str]]:
-    """The datasets to choose from: "points" only where the experiment has its own points."""
-    names = cfg.GENERATED_DATASETS + (("points",) if e.data.dataset == "points" else ())
+    """The datasets to choose from: the digits; "points" only where the experiment has its own
+    points, "csv" only where it has a CSV file (a file is named in the experiment file, not here)."""
+    classes = tuple(d for d in cfg.GENERATED_DATASETS if d not in cfg.REGRESSION_DATASETS) + ("digits",)
+    names = (classes + cfg.REGRESSION_DATASETS + (("points",) if e.data.dataset == "points" else ())
+             + (("csv",) if e.data.path else ()))  # the classes' sets, then the values' set
     return [(d, d) for d in names]
+
+
+def inputs_label(data: cfg.DataConfig) -> str:
+    """The heading over the inputs: the features to pick on a plane, else what the file gives."""
+    if cfg.has_plane(data):
+        return "input features"
+    if data.dataset == "digits":
+        return f"inputs: {cfg.DIGITS_SIDE}×{cfg.DIGITS_SIDE} = {cfg.DIGITS_SIDE ** 2} pixels"
+    names = ", ".join(data.columns)
+    return f"inputs: {len(data.columns)} columns ({names if len(names) <= 40 else names[:39] + '…'})"
 
 
 def data_form(e: cfg.Experiment):
@@ -130,7 +143,7 @@ def data_form(e: cfg.Experiment):
     for key, label, fid in GENERATOR_FIELDS:
         yield field_row(key, label, fid, row_id=f"row-{fid}")
     yield field_row("train.batch_size", "batch size", "f-batch_size")
-    yield Label("input features", classes="form-head")
+    yield Label("input features", classes="form-head", id="features-head")
     yield SelectionList[str](*[(f, f, f in e.data.features) for f in cfg.FEATURES], name="data.features",
                              id="f-features", compact=True)
 

@@ -51,3 +51,16 @@ async def train_epochs(app, n: int) -> None:
     from tuidl.session.commands import TrainEpochs
 
     await wait_done(app, app.session.send(TrainEpochs(n)))
+
+
+async def race_until(app, done, what: str = "the race", timeout: float = TIMEOUT):
+    """The race view is on top and its last RaceProgress satisfies done(progress); returns the screen."""
+    from tuidl.ui.race_screen import RaceScreen
+
+    def shown() -> bool:
+        screen = app.screen
+        return isinstance(screen, RaceScreen) and screen.progress is not None and done(screen.progress)
+
+    await _until(app, shown, f"{what} never got there", timeout)
+    await pause(app)
+    return app.screen

@@ -30,8 +30,9 @@ HELP_TEXT = """\
 | `G` | gradient check: backpropagation's gradients against finite differences, per layer |
 | `l` | lessons: the lecture, one lesson at a time (its text shows beside the views) |
 | `ctrl+p` | command palette: every action by name |
+| `ctrl+s` | save the run as a checkpoint (weights, optimizer state, history): to the checkpoint opened, else it asks where; `tuidl FILE` reopens it. The palette also has "Save the run as…" and "Save the experiment as TOML…" |
 | `?` | this help |
-| `q` | quit |
+| `q` | quit (training not saved since it last changed asks first: `s` save and quit, `d` quit without saving, `escape` cancel) |
 
 Edit a value in the forms on the left and press `enter`: the value is checked, and if it
 is allowed the network is rebuilt and **re-initialised** (the screen says so); only the

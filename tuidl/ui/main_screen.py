@@ -107,13 +107,16 @@ class MainScreen(Screen):
             self.focus_next()
         await self.query_one("#diagram-pane").mount(NetworkDiagram(id="diagram"))
         await self.query_one("#plane-pane").mount(BoundaryPlane(id="plane"))
+        from tuidl.ui.class_views import ClassViews
+
+        await self.query_one("#plane-pane").mount(ClassViews(id="classes"))
         await self.query_one("#right").mount_all([
             Stats("", id="stats"),
             ContentSwitcher(Charts(id="charts"),
                             Vertical(GradientChart("grad_norms"), GradientChart("update_ratios"), id="gradients"),
                             StepThroughPanel(id="stepthrough"), id="right-switch", initial="charts"),
         ])
-        self.query_one(BoundaryPlane).set_dataset(dataset)
+        self._use_dataset(dataset)
         if self.lesson is not None:
             await self._mount_lesson(self.lesson)
         self.filled = True
@@ -145,9 +148,7 @@ class MainScreen(Screen):
             self.query_one(TopBar).show(exp, self.device)
             return
         if dataset is not None:
-            from tuidl.ui.plane import BoundaryPlane
-
-            self.query_one(BoundaryPlane).set_dataset(dataset)
+            self._use_dataset(dataset)
         self.side.load(exp, selected)
         self._redraw()
 
@@ -180,6 +181,10 @@ class MainScreen(Screen):
 
             plane.set_boundary(snap.boundary, neuron_view(snap.exp, snap.plane_view))
             self.query_one("#plane-pane").border_title = plane.title  # a neuron's view names itself
+        if not plane.display and snap.exp is not None and snap.exp.data == self.exp.data:
+            from tuidl.ui.class_views import ClassViews
+
+            self.query_one(ClassViews).show(snap)
         if not self.stepping:
             self._redraw_diagram()
         self.side.set_running(snap.running, ready=snap.exp is not None)
@@ -236,8 +241,25 @@ class MainScreen(Screen):
 
         self.query_one(TopBar).show(self.exp, self.device)
         self.query_one(Stats).show(self.snap, self.deterministic)
-        self.query_one("#plane-pane").border_title = self.query_one(BoundaryPlane).title
+        plane = self.query_one(BoundaryPlane)
+        if plane.display:
+            self.query_one("#plane-pane").border_title = plane.title
+        else:
+            from tuidl.ui.class_views import ClassViews
+
+            self.query_one("#plane-pane").border_title = self.query_one(ClassViews).title
         self._redraw_diagram()
+
+    def _use_dataset(self, dataset) -> None:
+        """Points of a plane go on the plane; other data gets the confusion matrix (and digits)."""
+        from tuidl.ui.class_views import ClassViews
+        from tuidl.ui.plane import BoundaryPlane
+
+        on_plane = dataset is None or dataset.has_plane
+        plane, classes = self.query_one(BoundaryPlane), self.query_one(ClassViews)
+        plane.display, classes.display = on_plane, not on_plane
+        plane.set_dataset(dataset if on_plane else None)
+        classes.set_dataset(None if on_plane else dataset)
 
     def _redraw_diagram(self) -> None:
         from tuidl.ui.diagram import NetworkDiagram

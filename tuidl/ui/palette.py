@@ -28,10 +28,18 @@ def commands(app) -> Iterable[SystemCommand]:
     yield SystemCommand("Delete the selected layer", "Remove the selected hidden layer (x)", app.action_delete_layer)
     yield SystemCommand("Help: keys and phases", "Every key and what each phase means (?)", app.action_help)
     yield SystemCommand("Lessons", "Pick a lesson of the lecture (l)", app.action_lessons)
+    yield SystemCommand("Race variants", "Optimizers, learning rates, … side by side from the same start (R)",
+                        app.action_race)
     yield SystemCommand("Gradient check", "Backpropagation's gradients against finite differences (G)",
                         app.action_gradient_check)
     yield SystemCommand("Gradients view", "Each layer's gradient norm per epoch: vanishing or exploding (g)",
                         app.main.action_toggle_gradients)
+    yield SystemCommand("Export to PyTorch", "A standalone script (<stem>.py) and the weights now (<stem>.pt), "
+                        "beside the experiment", app.action_export_pytorch)
+    yield SystemCommand("Save the run", "A checkpoint with the weights, optimizer state and history (ctrl+s)",
+                        app.action_save)
+    yield SystemCommand("Save the run as…", "A checkpoint under another name", app.action_save_as)
+    yield SystemCommand("Save the experiment as TOML…", "The settings only, as an experiment file", app.action_save_toml)
     for lesson in all_lessons():
         yield SystemCommand(f"Lesson: {lesson.title}", "Open this lesson (re-initialises)",
                             lambda name=lesson.name: app.open_lesson(name))

@@ -163,8 +163,10 @@ class BoundaryPlane(CachedLinesWidget):
     BoundaryPlane > .boundary-plane--axis { color: $text-muted; }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None):
+    def __init__(self, *, axes: bool = True, id: str | None = None, classes: str | None = None):
+        """axes: ticks and names around the heatmap (False: a small plane, the heatmap alone)."""
         super().__init__(id=id, classes=classes)
+        self.axes = axes
         self.dataset = None
         self.boundary: np.ndarray | None = None
         self.view: NeuronView | None = None  # what `boundary` holds: a neuron's activation, or the output
@@ -208,7 +210,7 @@ class BoundaryPlane(CachedLinesWidget):
     def axes_layout(self) -> PlaneLayout:
         extent = self.dataset.extent if self.dataset is not None else (0.0, 1.0, 0.0, 1.0)
         size = self.content_size
-        return plane_layout(size.width, size.height, extent, with_axes=self.dataset is not None)
+        return plane_layout(size.width, size.height, extent, with_axes=self.axes and self.dataset is not None)
 
     @property
     def heatmap_region(self) -> Region:

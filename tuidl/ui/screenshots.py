@@ -80,13 +80,19 @@ def _epochs(n: int):
     return script
 
 
+async def _race_to_the_end(app, pilot) -> None:
+    await headless.race_until(app, lambda p: p.names)
+    await pilot.press("space")
+    await headless.race_until(app, lambda p: p.finished)
+
+
 # Each lesson at the moment its text is about.
 LESSON_SHOTS = {
     "perceptron": _phase(0, epochs=0),  # z = −6 at x = (−1, 2)
     "will-i-pass": _nothing,  # the untrained network: the student at (4, 5) on the orange side
     "non-linearity": _epochs(200),  # linear layers: a straight boundary
     "learning-rate": _epochs(100),  # too small: barely moved
-    "optimizers": _epochs(50),
+    "optimizers": _race_to_the_end,  # the five optimizers raced 100 epochs
     "mini-batches": _epochs(100),
     "overfitting": _epochs(100),  # the validation curve turned up
 }

@@ -46,6 +46,7 @@ from tuidl.ui.form_fields import (
     FieldInput,
     dataset_options,
     format_value,
+    inputs_label,
     option_rows,
 )
 
@@ -184,8 +185,11 @@ class SidePanel(Vertical):
                     features.select(f)
             drawn = exp.data.dataset in cfg.GENERATED_DATASETS  # a lesson's own points have their classes
             self.query_one("#row-classes").display = drawn and exp.data.dataset in cfg.MULTICLASS_DATASETS
-            for _, _, fid in GENERATOR_FIELDS:
-                self.query_one(f"#row-{fid}").display = drawn
+            from_file = exp.data.dataset in cfg.FILE_DATASETS  # its rows, not noise, and no plane's features
+            for key, _, fid in GENERATOR_FIELDS:
+                self.query_one(f"#row-{fid}").display = drawn or (from_file and key != "data.noise")
+            features.display = cfg.has_plane(exp.data)
+            self.query_one("#features-head", Label).update(inputs_label(exp.data))
             self._show_layers()
             self._show_device_choice()
             self.query_one("#output-info", Static).update(

@@ -25,7 +25,7 @@ CHART_INTERVAL = 0.5  # plotext is the costliest drawing: a few times a second i
 
 def arch(exp: cfg.Experiment) -> str:
     """2→4→2→1: the width of every layer, inputs first."""
-    sizes = [len(exp.data.features), *(layer.units for layer in exp.model.hidden), cfg.output_units(exp)]
+    sizes = cfg.layer_sizes(exp)
     return "→".join(str(s) for s in sizes)
 
 
