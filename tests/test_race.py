@@ -16,7 +16,7 @@ from tuidl.engine.race import MAX_VARIANTS, Race, RaceError, make_race, parse_va
 from tuidl.engine.trainer import Trainer
 
 TOLERANCE = {"float64": 1e-9, "float32": 1e-5}
-KEYS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
+KEYS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "train_r2", "val_r2")
 
 
 def lone_history(exp: cfg.Experiment) -> list:

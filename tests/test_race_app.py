@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.conftest import async_test, flat, screen_text, small_exp, start
+from tuidl import config as cfg
 from tuidl.engine.race import Race
 from tuidl.ui.app import TuidlApp
 from tuidl.ui.headless import race_until
@@ -106,3 +107,19 @@ async def test_the_vary_field_takes_a_race_and_hands_the_keys_back():
         await pilot.press("space")  # a race key again, not typed into the field
         await race_until(app, lambda p: p.epoch >= 1)
         await asyncio.sleep(0)
+
+
+@async_test
+async def test_a_race_on_digits_says_there_is_no_plane_to_draw():
+    exp = cfg.load("examples/digits.toml")
+    exp.train.device, exp.train.epochs, exp.data.samples = "cpu", 2, 300
+    exp.race = {"lr": [0.001, 0.003]}
+    app = TuidlApp(exp, in_process=True, deterministic=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await race_until(app, lambda p: p.names)
+        await pilot.press("space")
+        screen = await race_until(app, lambda p: p.finished)
+        assert "no decision boundary to draw" in flat(screen_text(app))
+        assert screen.progress.boundaries == (None, None)
+        assert all(row["val_accuracy"] > 0.3 for row in screen.progress.table)

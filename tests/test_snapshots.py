@@ -97,6 +97,24 @@ def test_small_terminal(snap_compare):
     assert snap_compare(TuidlApp(deterministic=True, in_process=True), terminal_size=(80, 24), run_before=run_before)
 
 
+def test_terminal_60x20(snap_compare):
+    """The smallest size laid out: the panels collapse and scroll, the figures line stays."""
+    async def run_before(pilot):
+        await ready(pilot)
+        await headless.train_epochs(pilot.app, 5)
+        await pilot.pause()
+
+    assert snap_compare(TuidlApp(deterministic=True, in_process=True), terminal_size=(60, 20), run_before=run_before)
+
+
+def test_terminal_too_small(snap_compare):
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.pause()
+
+    assert snap_compare(TuidlApp(deterministic=True, in_process=True), terminal_size=(50, 16), run_before=run_before)
+
+
 def test_plane_axes_on_will_i_pass(snap_compare):
     from tuidl import config as cfg
 

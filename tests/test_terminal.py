@@ -21,13 +21,20 @@ KEYS = [" ", "e", "n", "p", "r", "[", "]", "1", "2", "3", "4", "+", "-", "g", "\
         "\x1b[C", "\x1b[D", "\x1b[5~", "\x1b[6~", "a", "x", "w", "v", "l", "8", ".", "0", "?", "\x1b", "\x10"]
 
 
+LONG = bool(os.environ.get("TUIDL_LONG_TESTS"))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 class Terminal:
-    def __init__(self, *args: str, size=(120, 40)):
+    def __init__(self, *args: str, size=(120, 40), cwd=None):
+        """cwd: the folder the app runs in (what it saves goes there); tuidl is imported from this checkout."""
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         env = {k: v for k, v in os.environ.items() if k != "CI"} | {"TERM": "xterm-256color"}
+        if cwd is not None:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
         self.process = subprocess.Popen([sys.executable, "-m", "tuidl", *args], stdin=slave, stdout=slave,
-                                        stderr=slave, env=env, close_fds=True)
+                                        stderr=slave, env=env, close_fds=True, cwd=cwd)
         os.close(slave)
         self.output = b""
 
@@ -80,9 +87,14 @@ class Terminal:
         return self.process.returncode
 
 
-def started() -> Terminal:
-    term = Terminal()
-    term.read(8)  # the first frame, then the engine in its process
+def started(*args: str, **kwargs) -> Terminal:
+    """The app with its engine loaded: the first frame, then the engine in its process has
+    sent its first snapshot ("paused" on screen)."""
+    term = Terminal(*args, **kwargs)
+    end = time.monotonic() + 30
+    while b"paused" not in term.output and time.monotonic() < end:
+        term.read(0.1)
+    term.read(0.3)
     return term
 
 
@@ -113,8 +125,7 @@ def test_fast_random_keys_leave_the_app_alive(seed):
 def test_fast_random_keys_in_the_race_view_leave_the_app_alive(seed):
     """The optimizers lesson opens in the race view, with its own training process."""
     rng = random.Random(seed)
-    term = Terminal("lesson", "optimizers")
-    term.read(8)
+    term = started("lesson", "optimizers")
     keys = KEYS + ["R", "R", "n", "n", "\x1b[B", "v"]
     for _ in range(6):
         term.type("".join(rng.choice(keys) for _ in range(50)), gap=0.002)
@@ -122,3 +133,28 @@ def test_fast_random_keys_in_the_race_view_leave_the_app_alive(seed):
         assert term.process.poll() is None, term.output.decode(errors="replace")[-3000:]
     assert term.quit() == 0
     assert b"Traceback" not in term.output
+
+
+def test_random_keys_at_a_persons_pace(tmp_path):
+    """Seeded random keys 0–30 ms apart (1,000 with TUIDL_LONG_TESTS=1, else 200), the race view
+    (R) and the save question (ctrl+s, whose file goes to tmp_path) among them; the training
+    process is the real one. The app stays alive and quits with status 0."""
+    rng = random.Random(1000)
+    keys = KEYS + ["R", "\x13", "\x13"]
+    term = started_in(tmp_path)
+    for i in range(1000 if LONG else 200):
+        os.write(term.master, rng.choice(keys).encode())
+        end = time.monotonic() + rng.uniform(0, 0.03)
+        while (left := end - time.monotonic()) > 0:  # drain what it draws meanwhile
+            if select.select([term.master], [], [], left)[0]:
+                term.output += os.read(term.master, 65536)
+        if i % 50 == 49:
+            assert term.process.poll() is None, (i, term.output.decode(errors="replace")[-3000:])
+    term.read(0.5)
+    assert term.process.poll() is None, term.output.decode(errors="replace")[-3000:]
+    assert term.quit() == 0
+    assert b"Traceback" not in term.output
+
+
+def started_in(folder) -> Terminal:
+    return started(cwd=folder)

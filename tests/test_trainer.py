@@ -272,3 +272,31 @@ def test_early_stopping_with_min_delta_fires_while_the_loss_creeps_down():
     assert strict.status.startswith("early stopping") and strict.epoch < 60
     assert strict.epoch - strict.best_epoch == 5
     assert val[strict.best_epoch - 1] == strict.history[strict.best_epoch - 1].val_loss  # the same run until then
+
+
+@pytest.mark.parametrize("dataset", ["plane", "points"])
+def test_r_squared_is_one_minus_the_residuals_over_the_variance(dataset):
+    """Each epoch's R², from the loss, equals 1 − Σ(ŷ − y)²/Σ(y − ȳ)² of the predictions."""
+    exp = cfg.change_dataset(cfg.default_experiment(), "plane")
+    exp.train.device, exp.train.dtype, exp.train.lr = "cpu", "float64", 0.01
+    if dataset == "points":  # values to fit on inline points
+        rng = np.random.default_rng(3)
+        pts = rng.uniform(-2, 2, (40, 2))
+        exp.data.dataset, exp.data.x, exp.data.y = "points", pts.tolist(), (pts[:, 0] * 1.5 + 0.25).tolist()
+        exp.data.x_val, exp.data.y_val = pts[:10].tolist(), (pts[:10, 0] * 1.5 + 0.5).tolist()
+    trainer = Trainer(exp)
+    for _ in range(5):
+        record = trainer.train_epoch()
+    ds = trainer.dataset
+    for points, y, r2 in ((ds.points_train, ds.y_train, record.train_r2), (ds.points_val, ds.y_val, record.val_r2)):
+        predicted = trainer.predict(points).reshape(-1)
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        expected = 1 - np.sum((predicted - y) ** 2) / np.sum((y - y.mean()) ** 2)
+        assert r2 == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert [r.train_r2 for r in trainer.history] != [None] * 5 and record.train_r2 > trainer.history[0].train_r2
+
+
+def test_classification_has_no_r_squared():
+    trainer = Trainer(make())
+    record = trainer.train_epoch()
+    assert record.train_r2 is None and record.val_r2 is None

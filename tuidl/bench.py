@@ -185,3 +185,153 @@ def print_table(results: dict) -> None:
                           f"{row['one_run_epochs_per_s']:.1f}", f"{row['race_over_one_run']:.2f}×",
                           f"{row['lone_runs_over_race']:.2f}×")
         Console().print(races)
+
+
+# -- the app: start-up, live training and keys, memory (`--startup`, `--live`, `--memory`) --
+# The app runs in child processes (tuidl.bench_startup, tuidl.bench_app): fresh interpreters
+# for start-up, and an app process that never imports torch, as `tuidl` itself.
+
+STARTUP_TARGET_S = 0.1  # tuidl's first frame ≤ the bare app's + 0.1 s
+LIVE_TARGET = 0.9  # app epochs/s ≥ 90 % of the headless engine's
+FRAMES_TARGET = 10.0  # frames/s while training
+KEY_TARGET_MS = (50.0, 150.0)  # median, p99
+HELP_TARGET_MS = 100.0  # median
+MEMORY_TARGET_MB = 400.0
+MEMORY_NETWORKS = {"TF Playground default, 2→4→2→1": [4, 2], "2→256×4→1": [256, 256, 256, 256]}
+
+
+def _child(module: str, *args: str, timeout: float = 3600) -> dict:
+    """Run `python -m module args` and read the JSON object it prints last."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{module} {' '.join(args)} failed (exit {done.returncode}): {done.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def _first_frame_seconds(which: str) -> float:
+    """From just before a fresh interpreter is started to its first frame painted."""
+    start = time.time()  # the child's clock is the same wall clock
+    return _child("tuidl.bench_startup", which, timeout=300)["painted_at"] - start
+
+
+def startup_rows(runs: int = 7) -> dict:
+    """Medians of `runs` start-ups each of tuidl and of a bare Textual app, alternating,
+    after one unmeasured start-up of each (disk caches)."""
+    for which in ("bare", "tuidl"):
+        _first_frame_seconds(which)
+    bare, ours = [], []
+    for _ in range(runs):
+        bare.append(_first_frame_seconds("bare"))
+        ours.append(_first_frame_seconds("tuidl"))
+    b, t = statistics.median(bare), statistics.median(ours)
+    return {"runs": runs, "bare_s": b, "tuidl_s": t, "difference_s": t - b,
+            "target_difference_s": STARTUP_TARGET_S, "met": t - b <= STARTUP_TARGET_S}
+
+
+def _engine_rate(seconds: float) -> float:
+    """Epochs/s of Trainer.train_epoch on the TF Playground default, alone, for `seconds`."""
+    exp = cfg.default_experiment()
+    exp.train.epochs = cfg.MAX_EPOCHS
+    trainer = Trainer(exp)
+    _epochs_per_second(trainer.train_epoch, 2)  # warm-up
+    start, epochs = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        trainer.train_epoch()
+        epochs += 1
+    return epochs / (time.perf_counter() - start)
+
+
+def live_rows(seconds: float = 5.0, keys: int = 100, help_presses: int = 20) -> dict:
+    """The app headless on the default with its training process (tuidl.bench_app live),
+    between two timings of the headless engine in this process (their mean is the reference)."""
+    configure_cpu_threads()
+    before = _engine_rate(seconds)
+    app = _child("tuidl.bench_app", "live", "--seconds", str(seconds), "--keys", str(keys),
+                 "--help-presses", str(help_presses))
+    after = _engine_rate(seconds)
+    engine = (before + after) / 2
+    share = app["app_epochs_per_s"] / engine
+    checks = {
+        "epochs": share >= LIVE_TARGET,
+        "frames": app["frames_per_s"] >= FRAMES_TARGET,
+    }
+    for when in ("training", "idle"):
+        tab, opened = app[when]["tab_key"], app[when]["help_opens"]
+        checks[f"{when}_key"] = tab["n"] > 0 and tab["median_ms"] <= KEY_TARGET_MS[0] and tab["p99_ms"] <= KEY_TARGET_MS[1]
+        checks[f"{when}_help"] = opened["n"] > 0 and opened["median_ms"] <= HELP_TARGET_MS
+    return {**app, "engine_epochs_per_s": engine, "engine_runs_epochs_per_s": [before, after],
+            "app_share_of_engine": share, "met": checks}
+
+
+def memory_rows(epochs: int = 2000) -> list[dict]:
+    """Peak resident memory of the app's process and of its training process, each network
+    trained in the app (headless) until `epochs`."""
+    rows = []
+    for name, hidden in MEMORY_NETWORKS.items():
+        row = _child("tuidl.bench_app", "memory", "--hidden", ",".join(map(str, hidden)), "--epochs", str(epochs))
+        peaks = [p for p in (row["app_peak_mb"], row["training_peak_mb"]) if p is not None]
+        rows.append({**row, "network": name, "target_mb": MEMORY_TARGET_MB,
+                     "met": all(p <= MEMORY_TARGET_MB for p in peaks)})
+    return rows
+
+
+def _met(ok: bool) -> str:
+    return "[green]yes[/]" if ok else "[red]no[/]"
+
+
+def _ms(stats: dict, key: str) -> str:
+    return "–" if stats[key] is None else f"{stats[key]:.0f} ms"
+
+
+def print_app_tables(results: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if "startup" in results:
+        s = results["startup"]
+        table = Table(title=f"start-up: process start → first frame (headless), median of {s['runs']} fresh processes")
+        for column in ("app", "first frame", "target", "met"):
+            table.add_column(column, justify="left" if column == "app" else "right")
+        table.add_row("bare Textual app (Static + Footer)", f"{s['bare_s']:.3f} s", "", "")
+        table.add_row("tuidl", f"{s['tuidl_s']:.3f} s", f"≤ bare + {s['target_difference_s']} s", "")
+        table.add_row("tuidl − bare", f"{s['difference_s']:+.3f} s", f"≤ {s['target_difference_s']} s", _met(s["met"]))
+        console.print(table)
+    if "live" in results:
+        live = results["live"]
+        met = live["met"]
+        table = Table(title=f"live: the app headless ({live['terminal']}) training the default with its training "
+                      f"process, {live['window_s']:.1f} s")
+        for column in ("measure", "figure", "target", "met"):
+            table.add_column(column, justify="left" if column == "measure" else "right")
+        table.add_row("epochs/s in the app (display live)", f"{live['app_epochs_per_s']:.1f}", "", "")
+        table.add_row("epochs/s of the engine alone", f"{live['engine_epochs_per_s']:.1f}", "", "")
+        table.add_row("app / engine", f"{100 * live['app_share_of_engine']:.0f} %",
+                      f"≥ {100 * LIVE_TARGET:.0f} %", _met(met["epochs"]))
+        table.add_row("frames/s drawn while training", f"{live['frames_per_s']:.1f}", f"≥ {FRAMES_TARGET:.0f}",
+                      _met(met["frames"]))
+        for when in ("training", "idle"):
+            tab, opened, closed = (live[when][k] for k in ("tab_key", "help_opens", "help_closes"))
+            table.add_row(f"key → tab shown, {when} (median / p99 of {tab['n']})",
+                          f"{_ms(tab, 'median_ms')} / {_ms(tab, 'p99_ms')}",
+                          f"≤ {KEY_TARGET_MS[0]:.0f} / {KEY_TARGET_MS[1]:.0f} ms", _met(met[f"{when}_key"]))
+            table.add_row(f"? → help shown, {when} (median / max of {opened['n']})",
+                          f"{_ms(opened, 'median_ms')} / {_ms(opened, 'max_ms')}",
+                          f"≤ {HELP_TARGET_MS:.0f} ms", _met(met[f"{when}_help"]))
+            table.add_row(f"escape → help closed, {when} (median / max)",
+                          f"{_ms(closed, 'median_ms')} / {_ms(closed, 'max_ms')}", "", "")
+        console.print(table)
+    if "memory" in results:
+        table = Table(title="memory: peak resident memory after training in the app (headless)")
+        for column in ("network", "epochs", "app process", "training process", "target", "met"):
+            table.add_column(column, justify="left" if column == "network" else "right")
+        for row in results["memory"]:
+            trainer = "–" if row["training_peak_mb"] is None else f"{row['training_peak_mb']:.0f} MB"
+            table.add_row(row["network"], str(row["epochs"]), f"{row['app_peak_mb']:.0f} MB", trainer,
+                          f"≤ {row['target_mb']:.0f} MB each", _met(row["met"]))
+        console.print(table)

@@ -50,10 +50,14 @@ def open_file(path: str | None, **overrides: object) -> tuple[Experiment, str, b
     one, ends the command with one line naming it and status 2; so does a missing file that
     is no lesson either (the line lists the lessons).
     `seed` cannot be overridden for a checkpoint: its weights and random state are saved."""
-    from tuidl.engine.checkpoint import file_kind, not_ours_message, read_checkpoint_experiment
+    from tuidl.engine.checkpoint import file_kind, not_ours_message, read_checkpoint_experiment, unreadable_message
 
     source = path or "<default experiment>"
     kind = file_kind(path) if path else "default"
+    if kind == "folder":
+        fail(f"{path}: is a folder: give an experiment file (.toml), a checkpoint or a lesson's name")
+    if kind == "unreadable":
+        fail(unreadable_message(path))
     if kind == "missing":
         lesson = as_lesson(path)
         if lesson is None:
@@ -115,7 +119,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path())  # a folder is said in one line by open_file
 def app(file: str | None) -> None:
     """Open the app (FILE: an experiment .toml, or a checkpoint written by `tuidl train
     --save`, opened where it stopped; default: the TF Playground network)."""
@@ -166,14 +170,14 @@ def open_lesson(name: str) -> None:
 
 
 @main.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path())  # a folder is said in one line by open_file
 @click.option("--epochs", type=click.IntRange(1, 100_000),
               help="Override train.epochs: the epoch to train until (for a checkpoint too: the total, not a count to add).")
 @click.option("--device", type=click.Choice(cfg.DEVICES), help="Override train.device.")
 @click.option("--seed", type=click.IntRange(0), help="Override train.seed (initial weights, batch order, dropout); not for a checkpoint.")
 @click.option("--dtype", type=click.Choice(cfg.DTYPES), help="Override train.dtype.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per epoch trained, then a summary with \"final\": true.")
-@click.option("--save", type=click.Path(dir_okay=False), help="Write a checkpoint (experiment, weights, optimizer state, history, random state): `tuidl train CHECKPOINT` goes on from it, `tuidl CHECKPOINT` opens it in the app.")
+@click.option("--save", type=click.Path(), help="Write a checkpoint (experiment, weights, optimizer state, history, random state): `tuidl train CHECKPOINT` goes on from it, `tuidl CHECKPOINT` opens it in the app.")
 def train(file, epochs, device, seed, dtype, as_json, save) -> None:
     """Train the experiment in FILE (default: the TF Playground network) headless.
 
@@ -182,7 +186,16 @@ def train(file, epochs, device, seed, dtype, as_json, save) -> None:
     the checkpoint's train.epochs). Epochs 31-60 of a 30-epoch checkpoint resumed with
     --epochs 60 have the losses of an unbroken 60-epoch run.
     """
+    with StopOnSignals() as stop:  # from here on ctrl+c (SIGINT) and SIGTERM stop training, never a traceback
+        _train(file, epochs, device, seed, dtype, as_json, save, stop)
+    if stop.requested:
+        sys.exit(128 + stop.signum)  # the shell's status for a signal: 130 for ctrl+c, 143 for SIGTERM
+
+
+def _train(file, epochs, device, seed, dtype, as_json, save, stop: StopOnSignals) -> None:
     exp, source, is_checkpoint = open_file(file, device=device, seed=seed, dtype=dtype)
+    if save:
+        check_save_path(save)
     if epochs is not None:
         exp.train.epochs = epochs
     trainer = make_trainer(exp, source, checkpoint=file if is_checkpoint else None)
@@ -191,17 +204,21 @@ def train(file, epochs, device, seed, dtype, as_json, save) -> None:
         if trainer.finished:
             fail(f"{file}: already trained {trainer.epoch} epochs: pass --epochs with a larger total to go on")
         fail(f"{file}: {trainer.status}: nothing to go on with")
-    with StopOnInterrupt() as stop:
+    try:
         if as_json:
             while trainer.status is None and not stop.requested:
-                click.echo(json.dumps(asdict(trainer.train_epoch())))
+                record = trainer.train_epoch(stop=stop.asked)
+                if record is not None:
+                    click.echo(json.dumps(asdict(record)))
         else:
             _train_with_progress(trainer, stop)
+    except (RuntimeError, MemoryError) as err:  # torch's: out of memory on the device, …
+        fail_training(trainer, err)
     summary = _summary(trainer)
     summary["resumed_from"] = resumed_from
     summary["interrupted"] = stop.requested
     if stop.requested and trainer.status is None:
-        summary["status"] = f"interrupted at epoch {trainer.epoch}"
+        summary["status"] = _interrupted(trainer, stop)
     if save:
         from tuidl.engine.checkpoint import save_checkpoint
 
@@ -216,30 +233,76 @@ def train(file, epochs, device, seed, dtype, as_json, save) -> None:
         click.echo(_summary_text(summary))
     if trainer.diverged:
         sys.exit(1)
-    if stop.requested:
-        sys.exit(130)  # the shell's status for ctrl+c
 
 
-class StopOnInterrupt:
-    """ctrl+c ends training after the epoch under way, so that what was trained is summed up
-    and saved (--save); a second ctrl+c aborts at once."""
+def _interrupted(trainer, stop: StopOnSignals) -> str:
+    """Where a signal stopped the run: after an epoch, or after a batch within one."""
+    by = "" if stop.signum == signal.SIGINT else f" by {signal.Signals(stop.signum).name}"
+    if trainer.batch_in_epoch:
+        return (f"interrupted{by} after batch {trainer.batch_in_epoch} of {trainer.batches_per_epoch} "
+                f"of epoch {trainer.epoch + 1}")
+    return f"interrupted{by} at epoch {trainer.epoch}"
 
-    def __enter__(self) -> StopOnInterrupt:
+
+def fail_training(trainer, err: Exception) -> None:
+    """Training broke (torch raised): one line, status 1; out of memory says what to make smaller."""
+    from tuidl.engine.faults import is_out_of_memory, out_of_memory_message
+
+    where = f"epoch {trainer.epoch + 1}"
+    if is_out_of_memory(err):
+        click.echo(f"tuidl: error: {out_of_memory_message(trainer.device_label, where)} (--device cpu)", err=True)
+    else:
+        click.echo(f"tuidl: error: training stopped in {where}: {type(err).__name__}: {err}".splitlines()[0], err=True)
+    sys.exit(1)
+
+
+def check_save_path(save: str) -> None:
+    """--save PATH, checked before training: a checkpoint replaces only a checkpoint (never an
+    experiment file or anything else), in a folder that is there."""
+    import os
+
+    from tuidl.engine.checkpoint import file_kind
+
+    kind = file_kind(save)
+    if kind == "folder":
+        fail(f"{save}: is a folder: --save takes a file name, e.g. {os.path.join(save, 'run.ckpt')}")
+    if kind not in ("missing", "checkpoint"):
+        what = "an experiment file" if kind == "experiment" else "not a tuidl checkpoint"
+        fail(f"{save}: exists and is {what}: --save replaces only a checkpoint; give another file name")
+    folder = os.path.dirname(os.path.abspath(save))
+    if not os.path.isdir(folder):
+        fail(f"{save}: no folder {os.path.dirname(save) or folder} to save the checkpoint in")
+
+
+class StopOnSignals:
+    """ctrl+c (SIGINT) or SIGTERM ends training after the mini-batch under way, so that what
+    was trained is summed up and saved (--save); a second one aborts at once (a save under
+    way leaves the previous checkpoint whole)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __enter__(self) -> StopOnSignals:
         self.requested = False
-        self._previous = signal.signal(signal.SIGINT, self._interrupt)
+        self.signum = 0
+        self._previous = {sig: signal.signal(sig, self._stop) for sig in self.SIGNALS}
         return self
 
-    def _interrupt(self, signum, frame) -> None:
+    def asked(self) -> bool:
+        return self.requested
+
+    def _stop(self, signum, frame) -> None:
         if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        click.echo("tuidl: stopping after this epoch (ctrl+c again to abort)", err=True)
+            click.echo("tuidl: aborted", err=True)
+            sys.exit(128 + signum)
+        self.requested, self.signum = True, signum
+        click.echo("tuidl: stopping after this batch (ctrl+c again to abort)", err=True)
 
     def __exit__(self, *exc) -> None:
-        signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
 
 
-def _train_with_progress(trainer, stop: StopOnInterrupt) -> None:
+def _train_with_progress(trainer, stop: StopOnSignals) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     exp = trainer.exp
@@ -247,7 +310,9 @@ def _train_with_progress(trainer, stop: StopOnInterrupt) -> None:
     with Progress(*columns, transient=False) as progress:
         task = progress.add_task("train", total=exp.train.epochs, completed=trainer.epoch, losses="")
         while trainer.status is None and not stop.requested:
-            r = trainer.train_epoch()
+            r = trainer.train_epoch(stop=stop.asked)
+            if r is None:  # stopped within the epoch
+                break
             losses = f"loss {r.train_loss:.4f}" + ("" if r.val_loss is None else f" val {r.val_loss:.4f}")
             if r.val_accuracy is not None:
                 losses += f" acc {r.train_accuracy:.3f} val {r.val_accuracy:.3f}"
@@ -255,14 +320,20 @@ def _train_with_progress(trainer, stop: StopOnInterrupt) -> None:
 
 
 def _summary(trainer) -> dict:
-    last = trainer.history[-1]
+    """The run as it ends: the last epoch's figures, or, stopped within an epoch (a signal),
+    those of the weights it stopped with, which --save writes."""
+    if trainer.history and not trainer.batch_in_epoch:
+        last = trainer.history[-1]
+        figures = (last.train_loss, last.val_loss, last.train_accuracy, last.val_accuracy, last.train_r2, last.val_r2)
+    else:
+        train_loss, train_accuracy, val_loss, val_accuracy = trainer.evaluate_both()
+        figures = (train_loss, val_loss, train_accuracy, val_accuracy, *trainer.fit_of(train_loss, val_loss))
     return {
         "final": True,
         "epochs": trainer.epoch,
-        "train_loss": last.train_loss,
-        "val_loss": last.val_loss,
-        "train_accuracy": last.train_accuracy,
-        "val_accuracy": last.val_accuracy,
+        "steps": trainer.step_count,
+        "batch_in_epoch": trainer.batch_in_epoch,
+        **dict(zip(("train_loss", "val_loss", "train_accuracy", "val_accuracy", "train_r2", "val_r2"), figures)),
         "best_epoch": trainer.best_epoch,
         "status": trainer.status,
         "device": trainer.device_label,
@@ -278,6 +349,9 @@ def _summary_text(s: dict) -> str:
         text += f", train accuracy {s['train_accuracy']:.3f}"
     if s["val_accuracy"] is not None:
         text += f", val accuracy {s['val_accuracy']:.3f}"
+    for key, name in (("train_r2", "train R²"), ("val_r2", "val R²")):
+        if s.get(key) is not None:
+            text += f", {name} {s[key]:.3f}"
     if s.get("resumed_from") is not None:
         text += f"\nresumed at epoch {s['resumed_from']}"
     if "saved" in s:
@@ -286,7 +360,7 @@ def _summary_text(s: dict) -> str:
 
 
 @main.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path())  # a folder is said in one line by open_file
 @click.option("--steps", type=click.IntRange(1, 10_000), default=1, show_default=True, help="Training steps to record.")
 @click.option("--seed", type=click.IntRange(0), help="Override train.seed.")
 @click.option("--device", type=click.Choice(cfg.DEVICES), help="Override train.device.")
@@ -328,7 +402,7 @@ def _print_phases(trainer, records) -> None:
 
 
 @main.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path())  # a folder is said in one line by open_file
 @click.option("--steps", type=click.IntRange(1, 100), default=1, show_default=True,
               help="Training steps to check, each at the weights before it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
@@ -363,7 +437,7 @@ def gradcheck(file, steps, as_json) -> None:
 
 
 @main.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path())  # a folder is said in one line by open_file
 @click.option("--vary", "vary", multiple=True, metavar="KEY=V1,V2",
               help="A setting and its values (optimizer, lr, batch_size, activation, dropout, l1, init or an optimizer "
                    "option such as momentum); repeat it: the variants are the product of the lists, at most 8. "
@@ -467,7 +541,7 @@ def _race_table(the_race):
 
 
 @main.command("export")
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path())  # a folder is said in one line by open_file
 @click.option("--code", "code_path", required=True, type=click.Path(dir_okay=False),
               help="Write the PyTorch script here (e.g. model.py).")
 @click.option("--weights", "weights_path", type=click.Path(dir_okay=False),
@@ -513,22 +587,63 @@ def export_command(file, code_path, weights_path) -> None:
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True, help="Epochs timed per run.")
 @click.option("--repeats", type=click.IntRange(1), default=5, show_default=True, help="Runs per loop; the median is reported.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable results.")
-def bench(device, epochs, repeats, as_json) -> None:
-    """Epochs/s of this engine against an idiomatic PyTorch loop, same model and data."""
-    from tuidl.bench import print_table, run_bench
+@click.option("--startup", is_flag=True, help="The app's start-up against a bare Textual app.")
+@click.option("--live", is_flag=True, help="The app training live: epochs/s, frames/s, key-to-screen latency.")
+@click.option("--memory", is_flag=True, help="Peak memory of the app and its training process.")
+@click.option("--all", "run_all", is_flag=True, help="The engine and races, then --startup, --live and --memory.")
+@click.option("--runs", type=click.IntRange(1), default=7, show_default=True, help="--startup: start-ups of each app.")
+@click.option("--keys", type=click.IntRange(2), default=100, show_default=True,
+              help="--live: tab key presses timed, training and idle each.")
+@click.option("--memory-epochs", type=click.IntRange(1), default=2000, show_default=True,
+              help="--memory: epochs trained before the peak is read.")
+def bench(device, epochs, repeats, as_json, startup, live, memory, run_all, runs, keys, memory_epochs) -> None:
+    """Epochs/s of this engine against an idiomatic PyTorch loop, same model and data, and
+    races against one run (without a flag, or with --all).
 
+    The app (each a flag, all with --all; every figure beside its target):
+
+    --startup: a fresh `python -m tuidl.bench_startup tuidl|bare` process, from just
+    before it starts to its first frame painted (headless, rendered to terminal text),
+    for tuidl and for a bare Textual app (a Static and a Footer), alternating; medians.
+
+    --live: the app headless (160×48) on the default experiment with its real training
+    process, as fast as it goes: epochs/s the app shows over 5 s against the engine's
+    Trainer.train_epoch loop alone in this process (before and after), and the frames
+    the app painted per second. A frame is one screen update of Textual's compositor
+    (App._display) rendered to terminal text. Then key presses posted as the terminal
+    driver posts them, `3`/`1` alternating (the Training, then the Data tab), each timed
+    to the first frame in which that tab's pane is on screen (median and p99), and 20
+    times `?` to the first frame showing the help text; training, then paused (idle).
+
+    --memory: the app headless trains the default, then 2→256×4→1, until epoch
+    --memory-epochs; the peak resident memory of the app's process (ru_maxrss) and of
+    its training process (/proc VmHWM, Linux).
+    """
+    from tuidl.bench import live_rows, memory_rows, print_app_tables, print_table, run_bench, startup_rows
+
+    engine = run_all or not (startup or live or memory)
+    results: dict = {}
     try:
-        results = run_bench(device=device, epochs=epochs, repeats=repeats)
+        if engine:
+            results = run_bench(device=device, epochs=epochs, repeats=repeats)
+            if not as_json:
+                print_table(results)
+        if startup or run_all:
+            results["startup"] = startup_rows(runs)
+        if live or run_all:
+            results["live"] = live_rows(keys=keys)
+        if memory or run_all:
+            results["memory"] = memory_rows(memory_epochs)
     except ConfigError as err:
         fail(str(err))
     if as_json:
         click.echo(json.dumps(results))
     else:
-        print_table(results)
+        print_app_tables(results)
 
 
 @main.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path())  # a folder is said in one line by open_file
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="The address to listen on: loopback, this machine only, unless told otherwise (0.0.0.0: every address).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="The port to listen on.")

@@ -32,7 +32,7 @@ REGRESSION_DATASETS = ("plane",)
 # Datasets that can have more than two classes (data.classes > 2).
 MULTICLASS_DATASETS = ("gauss", "spiral", "points")
 # Keys of the file's own data and weights: written only when given, never set from a form.
-INLINE_KEYS = ("x", "y", "x_val", "y_val", "axis_labels", "weights",
+INLINE_KEYS = ("x", "y", "x_val", "y_val", "axis_labels", "extent", "weights",
                "path", "target", "columns", "task", "class_names", "mean", "std")
 CSV_TASKS = ("classification", "regression")
 MAX_CSV_CLASSES = 20  # a target with more distinct whole numbers is taken for values to fit
@@ -89,6 +89,9 @@ class DataConfig:
     x_val: list[list[float]] = field(default_factory=list)
     y_val: list[int | float] = field(default_factory=list)
     axis_labels: list[str] = field(default_factory=list)  # the plane's two axis names ([] = the dataset's)
+    # [xmin, xmax, ymin, ymax] of the points' plane ([] = their bounding box with a margin):
+    # points drawn by hand keep the plane they were drawn on
+    extent: list[float] = field(default_factory=list)
     # dataset = "csv": the file (relative to the experiment file; absolute once loaded), the
     # target column, the input columns ([] = all but the target) and the task ("" = inferred:
     # text or a few whole numbers are classes, other numbers values to fit). Loading fills in
@@ -375,6 +378,22 @@ def _check_data(c: _Checker, d: DataConfig) -> None:
                + ", ".join(MULTICLASS_DATASETS) + ")")
     inline.check_points(c.fail, d.dataset, d.x, d.y, d.x_val, d.y_val, d.classes)
     inline.check_axis_labels(c.fail, d.axis_labels)
+    _check_extent(c, d)
+
+
+def _check_extent(c: _Checker, d: DataConfig) -> None:
+    """data.extent: four finite numbers, each range not empty, with every point inside."""
+    e = d.extent
+    if not isinstance(e, list) or len(e) not in (0, 4) or not all(_is_num(v) and math.isfinite(v) for v in e):
+        c.fail("data.extent", e, "must be [xmin, xmax, ymin, ymax]: four finite numbers")
+    if not e:
+        return
+    if not (e[0] < e[1] and e[2] < e[3]):
+        c.fail("data.extent", e, "must be [xmin, xmax, ymin, ymax] with xmin < xmax and ymin < ymax")
+    for key, rows in (("data.x", d.x), ("data.x_val", d.x_val)):
+        for i, (px, py) in enumerate(rows):
+            if not (e[0] <= px <= e[1] and e[2] <= py <= e[3]):
+                c.fail(f"{key}[{i}]", [px, py], f"is outside the plane data.extent = {_fmt(e)}")
 
 
 def _check_file_data(c: _Checker, d: DataConfig) -> None:
@@ -571,6 +590,8 @@ def from_dict(d: dict, source: str = "<dict>", base: str | os.PathLike | None = 
     for k in ("x", "x_val"):
         if k in data:
             data[k] = inline.to_float_rows(data[k])
+    if "extent" in data:
+        data["extent"] = inline.to_floats(data["extent"])
 
     model = dict(sections["model"])
     if "hidden" in model:

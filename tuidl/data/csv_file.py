@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from ..config import CSV_TASKS, MAX_CSV_CLASSES, DataConfig
+from ..paths import shown_path
 from .split import row_order, standardisation
 
 Fail = Callable[[str, object, str], None]
@@ -60,18 +61,9 @@ class CsvData:
 _cache: dict[str, tuple[tuple[int, int], Table]] = {}
 
 
-def shown(path: str) -> str:
-    """The path as a person would type it here: relative to the working directory when inside it."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive (Windows)
-        return path
-    return path if rel.startswith("..") else rel
-
-
 def read_table(fail: Fail, path: str) -> Table:
     """The file's header and rows (cells stripped; blank lines skipped)."""
-    where = shown(path)
+    where = shown_path(path)
     try:
         stat = os.stat(path)
     except OSError as err:
@@ -223,7 +215,7 @@ def _target(fail: Fail, d: DataConfig, table: Table, where: str) -> tuple[str, l
 def read(fail: Fail, d: DataConfig) -> CsvData:
     """Every row of the file as the experiment reads it; problems through `fail`."""
     _check_keys(fail, d)
-    where = shown(d.path)
+    where = shown_path(d.path)
     table = read_table(fail, d.path)
     if d.target not in table.header:
         fail("data.target", d.target, f"no such column in {where} (line {table.header_line} names: "
@@ -261,7 +253,7 @@ def check(fail: Fail, d: DataConfig) -> None:
     data = read(fail, d)
     n = len(data.x)
     if not (isinstance(d.samples, int) and not isinstance(d.samples, bool) and MIN_ROWS <= d.samples <= n):
-        fail("data.samples", d.samples, f"must be an integer from {MIN_ROWS} to {n} (the rows of {shown(d.path)})")
+        fail("data.samples", d.samples, f"must be an integer from {MIN_ROWS} to {n} (the rows of {shown_path(d.path)})")
     if not d.columns or not d.task:
         fail("data.columns", d.columns, "are filled in from the file when the experiment is loaded "
              "(tuidl.config.from_dict or load)")

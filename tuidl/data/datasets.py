@@ -17,7 +17,8 @@ Datasets "csv" and "digits" are read from a file: see file_sets.py.
 
 Dataset "points" is the experiment file's own points (data.x, data.y, data.x_val,
 data.y_val), in the order written: no shuffle, so training point 0 is x[0]. Its plane is
-the points' bounding box with a margin; without x_val there is no validation set.
+data.extent, else the points' bounding box with a margin; without x_val there is no
+validation set.
 """
 from __future__ import annotations
 
@@ -249,7 +250,7 @@ def _points_dataset(cfg: DataConfig) -> Dataset:
         points_train=pts_train, points_val=pts_val,
         x_train=map_features(pts_train, features), x_val=map_features(pts_val, features),
         y_train=y_train, y_val=y_val, feature_names=features,
-        extent=points_extent(np.concatenate([pts_train, pts_val])),
+        extent=tuple(float(v) for v in cfg.extent) if cfg.extent else points_extent(np.concatenate([pts_train, pts_val])),
         axis_labels=tuple(cfg.axis_labels) if cfg.axis_labels else ("x1", "x2"),
     )
 

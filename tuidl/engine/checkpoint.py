@@ -11,6 +11,7 @@ load_checkpoint import torch (and the trainer), when called.
 """
 from __future__ import annotations
 
+import glob
 import io
 import json
 import os
@@ -48,18 +49,23 @@ def is_checkpoint(path: str | os.PathLike) -> bool:
 
 
 def file_kind(path: str | os.PathLike) -> str:
-    """"checkpoint", "experiment" (text: TOML, checked when loaded), "missing" or "other"
-    (binary: an image, another program's zip, …)."""
+    """"checkpoint", "experiment" (text: TOML, checked when loaded), "missing", "folder",
+    "unreadable" (no permission, …) or "other" (binary: an image, another program's zip, …)."""
     p = Path(path)
-    if not p.is_file():
-        return "missing"
+    try:
+        if p.is_dir():
+            return "folder"
+        if not p.is_file():
+            return "missing"
+    except OSError:  # a folder on the way that cannot be searched
+        return "unreadable"
     if is_checkpoint(p):
         return "checkpoint"
     try:
         with p.open("rb") as f:
             head = f.read(65536)
     except OSError:
-        return "other"
+        return "unreadable"
     if b"\0" in head:
         return "other"
     try:
@@ -70,8 +76,31 @@ def file_kind(path: str | os.PathLike) -> str:
     return "experiment"
 
 
+def unreadable_message(path: str | os.PathLike) -> str:
+    """The one line for a file that cannot be read (permissions, …)."""
+    try:
+        with open(path, "rb"):
+            reason = "it could not be read"
+    except OSError as err:
+        reason = err.strerror or str(err)
+    return f"{path}: cannot read it ({reason})"
+
+
+def _cut_short(path: str | os.PathLike) -> bool:
+    """The start of a tuidl checkpoint (a zip whose first member is the info file) that does
+    not read as a zip: cut short (a copy or a download interrupted) or damaged."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(30 + len(INFO))
+    except OSError:
+        return False
+    return head[:4] == b"PK\x03\x04" and head[30:] == INFO.encode()
+
+
 def not_ours_message(path: str | os.PathLike) -> str:
     """The one line for a file that is neither an experiment nor a checkpoint."""
+    if _cut_short(path):
+        return f"{path}: a tuidl checkpoint that is cut short or damaged: it cannot be read (use an earlier copy)"
     what = "neither an experiment file (TOML text) nor a tuidl checkpoint"
     try:
         with zipfile.ZipFile(path) as zf:
@@ -118,7 +147,8 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike) -> None:
     info = {"format": FORMAT, "version": VERSION, "epoch": trainer.epoch, "steps": trainer.step_count,
             "status": trainer.status}
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # .NAME.PID.XXXXXXXX.tmp: the process id tells a later save whether its writer is gone
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -139,14 +169,31 @@ STALE_SECONDS = 60  # older than any save in progress: a temporary file left by 
 
 def remove_leftovers(path: Path) -> None:
     """The temporary files of earlier saves of `path` that were killed (kill -9 leaves them
-    behind, up to the checkpoint's size each); a save still under way is younger."""
+    behind, up to the checkpoint's size each): those whose writing process is gone, and any
+    older than STALE_SECONDS (a save still under way is younger)."""
     now = time.time()
-    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+    prefix = f".{path.name}."
+    for leftover in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
         try:
-            if now - leftover.stat().st_mtime > STALE_SECONDS:
+            if _writer_gone(leftover.name[len(prefix):]) or now - leftover.stat().st_mtime > STALE_SECONDS:
                 leftover.unlink()
         except OSError:
             pass  # gone already, or not ours to remove
+
+
+def _writer_gone(rest: str) -> bool:
+    """`rest` is PID.XXXXXXXX.tmp: True when no process PID is running (POSIX; elsewhere, and
+    for names without a PID, only the age tells)."""
+    pid_text = rest.split(".", 1)[0]
+    if os.name != "posix" or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)  # signal 0: is it there? (nothing is sent)
+    except ProcessLookupError:
+        return True
+    except OSError:  # there, but another user's
+        return False
+    return False
 
 
 def load_checkpoint(path: str | os.PathLike, exp: Experiment | None = None,

@@ -290,7 +290,7 @@ class _Lane:
             train_loss, train_acc, val_loss, val_acc = evaluations[row]
             grad_norms, update_ratios = trainer._norms.values()
             record = EpochRecord(trainer.epoch, train_loss, val_loss, train_acc, val_acc, seconds,
-                                 grad_norms, update_ratios)
+                                 grad_norms, update_ratios, *trainer.fit_of(train_loss, val_loss))
             trainer.history.append(record)
             trainer._check_stop(record)
             records.append(record)

@@ -1,6 +1,7 @@
 """What the engine reports: plain numpy/float records, the only thing views read."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -71,6 +72,26 @@ class EpochRecord:
     # ops per epoch, not per step. None in records written before they existed.
     grad_norms: list[float] | None = None
     update_ratios: list[float] | None = None
+    # Regression only (None otherwise, and in records written before they existed): R² of
+    # each set, 1 − MSE/Var(y), the share of the targets' variance the network explains.
+    train_r2: float | None = None
+    val_r2: float | None = None
+
+
+def target_variance(y) -> float | None:
+    """Var(y) as R² needs it: the mean over the N·K targets of (y − ȳ)², with ȳ each output's
+    mean over the set; None for an empty set."""
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    return float(np.mean((y - y.mean(axis=0)) ** 2)) if len(y) else None
+
+
+def r_squared(mse: float | None, variance: float | None) -> float | None:
+    """R² = 1 − MSE/Var(y), from the set's mean squared error (the mse loss, a mean over the
+    same N·K terms). None where it says nothing: no set, targets that do not vary, a loss
+    that is not a number."""
+    if mse is None or variance is None or variance <= 0.0 or not math.isfinite(mse):
+        return None
+    return 1.0 - mse / variance
 
 
 def _short(v: float) -> str:

@@ -21,7 +21,7 @@ from tuidl.engine.layer_norms import LastStepNorms
 from tuidl.engine.network import Network
 from tuidl.engine.optimizers import make_optimizer
 from tuidl.engine import divergence as divergences
-from tuidl.engine.records import Divergence, EpochRecord, LayerRecord, StepRecord
+from tuidl.engine.records import Divergence, EpochRecord, LayerRecord, StepRecord, r_squared, target_variance
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -110,6 +110,14 @@ class Trainer:
             self._class_both = self._y_both.reshape(-1, 1)
         self._set_of_row = torch.cat([torch.zeros(n_train, dtype=torch.long),
                                       torch.ones(n_val, dtype=torch.long)]).to(self.device)
+        regression = not self.classification  # R² needs each set's target variance, fixed with the data
+        self._target_variance = ((target_variance(self.dataset.y_train), target_variance(self.dataset.y_val))
+                                 if regression else (None, None))
+
+    def fit_of(self, train_loss: float, val_loss: float | None) -> tuple[float | None, float | None]:
+        """R² of the training and validation sets from their losses (regression; else None)."""
+        v_train, v_val = self._target_variance
+        return r_squared(train_loss, v_train), r_squared(val_loss, v_val)
 
     def _start_epoch(self) -> None:
         self._use_order(torch.randperm(self.x_train.shape[0], generator=self._order_rng), cursor=0)
@@ -132,10 +140,36 @@ class Trainer:
         """Mini-batches already done in the current (unfinished) epoch."""
         return self._cursor if self._cursor < len(self._batches) else 0
 
+    def use_dataset(self, dataset: Dataset, exp: Experiment | None = None) -> None:
+        """Train on `dataset` from here on (points drawn by hand): the network, the optimizer's
+        state, the epoch count, the history and the random generators are kept; the next step
+        starts a new epoch over the new data (an epoch under way is dropped, not finished).
+        `exp`: the experiment that describes the new data (same network; the batch size may
+        differ). The best validation loss restarts, since it was measured on other points."""
+        exp = exp if exp is not None else self.exp
+        if dataset.x_train.shape[1] != self.network.layers[0].W.shape[1]:
+            raise ValueError(f"the new data has {dataset.x_train.shape[1]} inputs; "
+                             f"the network takes {self.network.layers[0].W.shape[1]}")
+        if (dataset.task != "regression") != self.classification:
+            raise ValueError(f"the new data is {dataset.task}; the network was built for the other kind")
+        self.exp, self.dataset = exp, dataset
+        self.x_train, self.y_train = self._tensors(dataset.x_train, dataset.y_train)
+        self.x_val, self.y_val = self._tensors(dataset.x_val, dataset.y_val)
+        self._prepare_evaluation()
+        self._order, self._batches, self._cursor = None, [], 0  # train_epoch and step start an epoch
+        self._epoch_seconds = 0.0
+        self._epoch_start = self._step_divergence = None  # they belong to the old data's batches
+        self._best_val, self.best_epoch, self._best_params = math.inf, self.epoch, None
+
     # -- training -----------------------------------------------------------------
     @torch.inference_mode()  # skips autograd's bookkeeping in every op: ~10% faster here
-    def train_epoch(self) -> EpochRecord:
-        """Trains the rest of the current epoch (a whole one if none is under way)."""
+    def train_epoch(self, stop=None) -> EpochRecord | None:
+        """Trains the rest of the current epoch (a whole one if none is under way).
+
+        `stop` (a callable, or None) is asked after each step but the epoch's last: when it
+        answers True the epoch stops there and None is returned. The steps taken stay, and
+        the next call (or a checkpoint saved now and resumed) goes on from the next batch,
+        exactly as if it had not stopped (`tuidl train`'s ctrl+c)."""
         start = time.perf_counter()
         if self._cursor >= len(self._batches):
             self._start_epoch()
@@ -146,10 +180,15 @@ class Trainer:
         network, generator = self.network, self._dropout_rng
         forward, backward, update, grads = network.forward, network.backward, self.optimizer.step, network.grads()
         todo = self._batches[self._cursor:]
-        for xb, yb in todo[:-1]:
+        for done, (xb, yb) in enumerate(todo[:-1], 1):
             forward(xb, True, generator)
             backward(yb)
             update(grads)
+            if stop is not None and stop():
+                self.step_count += done
+                self._cursor += done
+                self._epoch_seconds += time.perf_counter() - start
+                return None
         xb, yb = todo[-1]  # the last step: its norms for the EpochRecord
         forward(xb, True, generator)
         backward(yb)
@@ -274,7 +313,8 @@ class Trainer:
         train_loss, train_acc, val_loss, val_acc = self.evaluate_both()
         grad_norms, update_ratios = self._norms.values()
         seconds = self._epoch_seconds + time.perf_counter() - start
-        record = EpochRecord(self.epoch, train_loss, val_loss, train_acc, val_acc, seconds, grad_norms, update_ratios)
+        record = EpochRecord(self.epoch, train_loss, val_loss, train_acc, val_acc, seconds, grad_norms, update_ratios,
+                             *self.fit_of(train_loss, val_loss))
         self.history.append(record)
         self._check_stop(record)
         return record

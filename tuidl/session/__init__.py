@@ -22,3 +22,6 @@ from tuidl.session.commands import Save  # saving from the app
 from tuidl.session.events import Saved
 
 __all__ += ["Save", "Saved"]
+from tuidl.session.commands import SetPoints  # points drawn by hand
+
+__all__ += ["SetPoints"]

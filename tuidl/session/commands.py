@@ -140,3 +140,17 @@ class Export:
 
 
 Command = Command | Export
+
+
+@dataclass(frozen=True)
+class SetPoints:
+    """Train on other data from here on (points drawn by hand): `exp` is the experiment with
+    the new data (dataset "points"; the network's settings unchanged) and `dataset` the
+    Dataset the app made from it. The weights, the optimizer's state, the epoch and the
+    history are kept; the next epoch runs over the new points (Trainer.use_dataset)."""
+
+    exp: Experiment
+    dataset: Any = None
+
+
+Command = Command | SetPoints

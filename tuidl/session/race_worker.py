@@ -178,7 +178,7 @@ class RaceWorker:
         boundaries = []
         for trainer in race.trainers:
             try:
-                plane = trainer.dataset.points_train.shape[1] == 2 and nx > 0 and ny > 0
+                plane = trainer.dataset.has_plane and nx > 0 and ny > 0
                 boundaries.append(trainer.boundary(nx, ny) if plane else None)
             except Exception:  # noqa: BLE001 - a drawing problem must not stop the race
                 boundaries.append(None)

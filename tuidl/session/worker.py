@@ -44,6 +44,12 @@ def refusal(trainer: Any) -> str:
 
 
 def _message(err: Exception) -> str:
+    from tuidl.engine.faults import is_out_of_memory
+
+    if is_out_of_memory(err):  # the device's memory, not a bug: say what to make smaller
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return (f"out of memory ({first[:120]}): make the batch size or the network smaller, "
+                "or train on the CPU (Device tab)")
     return str(err) if isinstance(err, ConfigError) else f"{type(err).__name__}: {err}"
 
 
@@ -176,6 +182,8 @@ class Worker:
                 self._export(cid, command)
             elif isinstance(command, c.Save):
                 self._save(cid, command.path)
+            elif isinstance(command, c.SetPoints):
+                self._set_points(command.exp, command.dataset)
             else:
                 self._deliver(Failed(f"unknown command {command!r}", cid))
         except Exception as err:  # noqa: BLE001 - a command never ends the worker
@@ -243,6 +251,15 @@ class Worker:
             raise ValueError(f"no neuron {unit!r} in layer {layer!r} to show on the plane")
         else:
             self.plane_view = (layer, unit)
+
+    def _set_points(self, exp: Experiment, dataset: Any) -> None:
+        """New data for the same network: weights, optimizer state and history go on."""
+        if dataset is None:
+            from tuidl.data import make_dataset
+
+            dataset = make_dataset(exp.data)
+        self.trainer.use_dataset(dataset, copy.deepcopy(exp))
+        self._edits += 1  # a run with other data than the one saved
 
     def _neuron_exists(self, layer: Any, unit: Any) -> bool:
         layers = self.trainer.network.layers

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
@@ -23,7 +24,9 @@ from tuidl import config as cfg
 from tuidl.config import ConfigError, Experiment
 from tuidl.ui.engine_events import EngineEvent, EngineEvents
 from tuidl.ui.main_screen import MainScreen
+from tuidl.ui.points_actions import PointsActions
 from tuidl.ui.save import SaveActions
+from tuidl.ui.too_small import TooSmallGuard
 from tuidl.ui.views import arch
 
 if TYPE_CHECKING:
@@ -32,7 +35,8 @@ if TYPE_CHECKING:
 SOURCE = "refused"  # the name a refused form value is reported under
 
 
-class TuidlApp(SaveActions, EngineEvents, App):  # SaveActions: ctrl+s, and a quit that asks
+class TuidlApp(PointsActions, SaveActions, EngineEvents, TooSmallGuard, App):  # SaveActions: ctrl+s, and a quit that asks
+    # TooSmallGuard: below 60×20, a "terminal too small" screen covers the app until it is larger
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere work too
     TITLE = "tuidl"
     BINDINGS = [
@@ -83,6 +87,13 @@ class TuidlApp(SaveActions, EngineEvents, App):  # SaveActions: ctrl+s, and a qu
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._after_first_frame)
+
+    async def on_event(self, event) -> None:
+        from textual import events
+
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.input_at = time.monotonic()  # the drawing of snapshots waits a moment (engine_events.py)
+        await super().on_event(event)
 
     async def _after_first_frame(self) -> None:
         from tuidl.data import make_dataset
@@ -247,12 +258,15 @@ class TuidlApp(SaveActions, EngineEvents, App):  # SaveActions: ctrl+s, and a qu
     def action_toggle_run(self) -> None:
         from tuidl.session.commands import Toggle
 
+        if (self.snap is None or not self.snap.running) and self.points_hold():
+            return  # points drawn by hand that cannot train yet
         self._send(Toggle())
 
     def action_epoch(self) -> None:
         from tuidl.session.commands import TrainEpochs
 
-        self._send(TrainEpochs(1))
+        if not self.points_hold():
+            self._send(TrainEpochs(1))
 
     def action_reset(self) -> None:
         from tuidl.session.commands import Reset
@@ -265,7 +279,7 @@ class TuidlApp(SaveActions, EngineEvents, App):  # SaveActions: ctrl+s, and a qu
     def action_next_phase(self) -> None:
         from tuidl.session.commands import Pause, Step
 
-        if not self._engine_ready():
+        if not self._engine_ready() or self.points_hold():
             return
         if self.snap.running:
             self.session.send(Pause())
@@ -384,7 +398,9 @@ class TuidlApp(SaveActions, EngineEvents, App):  # SaveActions: ctrl+s, and a qu
         )
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            if "help" not in self._installed_screens:  # kept: its Markdown is laid out once, not at every ?
+                self.install_screen(HelpScreen(), "help")
+            self.push_screen("help")
 
     def action_choose(self, key: str, value: str) -> None:
         """The palette's choices: dataset, loss, optimizer or device by name."""

@@ -8,6 +8,7 @@ notice or an error in the message line, a refused change undone.
 from __future__ import annotations
 
 import copy
+import time
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -15,6 +16,9 @@ from textual.message import Message
 if TYPE_CHECKING:
     from tuidl.config import Experiment
     from tuidl.session import Snapshot
+
+
+INPUT_FIRST = 0.15  # seconds after a key or a click in which a running snapshot is not drawn
 
 
 class EngineEvent(Message):
@@ -68,9 +72,27 @@ class EngineEvents:
             if event.exp is not None and event.command_id >= self._build_id and event.exp != self.exp:
                 self._adopt(event.exp)  # the engine refused the change (a device that is not there)
 
+    input_at = float("-inf")  # time.monotonic() of the last key or click (the app sets it)
+    _snap_timer = None
+
     def _progress(self, snap: Snapshot) -> None:
+        """Input goes first: while training, a snapshot that comes right after a key or a
+        click is drawn a moment later, so the frame that answers the key is drawn alone and
+        soon; snapshots that come meanwhile are dropped, not queued (the latest is drawn)."""
         self.snap = snap
-        self.main.show_snapshot(snap)
+        wait = self.input_at + INPUT_FIRST - time.monotonic()
+        if snap.running and wait > 0:
+            if self._snap_timer is None:
+                self._snap_timer = self.set_timer(wait, self._show_latest)
+            return
+        self._show_latest()
+
+    def _show_latest(self) -> None:
+        if self._snap_timer is not None:
+            self._snap_timer.stop()
+            self._snap_timer = None
+        if self.snap is not None:
+            self.main.show_snapshot(self.snap)
 
     def _device_name(self, label: str) -> str:
         return label.split(" ")[0] if self.deterministic else label

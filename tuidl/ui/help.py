@@ -25,6 +25,7 @@ HELP_TEXT = """\
 | `r` | reset: re-initialise the weights (epoch 0) |
 | `a` / `x` | add a layer after the selected one / delete the selected layer |
 | `w` | the diagram's cursor: `←→` layers, `↑↓` neurons, `[` `]` a neuron's weights and bias, `enter` edits one, `v` shows a hidden neuron's activation on the plane, `escape` back |
+| `d` | draw points on the plane: `←↑↓→` move the cursor, `c` the class to add (regression: the value, −1 … 1), `enter` adds a point there, `delete`/`backspace` removes the nearest, `C` clears all, `u` undoes, `escape` done. A click adds, a right-click or shift-click removes. Training goes on with the same weights |
 | `1`–`4` | the Data / Network / Training / Device tab |
 | `g` | the gradients view: each layer's ‖dL/dW‖ and ‖ΔW‖/‖W‖ per epoch, log scale (vanishing or exploding gradients); `g` again for the loss |
 | `G` | gradient check: backpropagation's gradients against finite differences, per layer |
@@ -48,7 +49,9 @@ Click a column of the diagram (or a row of the layer list) to select a layer.
   |w|. A neuron's colour is its bias. Columns too tall to draw say "… N more".
 * **Decision boundary** — the network's output over the input plane: blue where it says
   class 1, orange where it says class 0 (more classes: one colour each), paler where it
-  is unsure. `●` training points, `○` validation points.
+  is unsure. `●` training points, `○` validation points. `d` draws points of your own:
+  the first edit makes the experiment's data the points shown (dataset "points"), and
+  "Save the experiment as TOML…" keeps them.
 * **Curves** — loss and accuracy per epoch, training (blue) and validation (orange).
   Validation loss rising while training loss falls is overfitting.
 
@@ -96,3 +99,6 @@ class HelpScreen(Modal):
 
     def action_dismiss(self, result=None) -> None:  # type: ignore[override]
         self.dismiss(None)
+
+    def on_screen_resume(self) -> None:
+        self._dismissing = False  # the app keeps this screen: each time it is shown it closes once

@@ -31,6 +31,12 @@ COMPACT_HEIGHT = 32
 MESSAGE_SECONDS = 12  # a message older than this says nothing about the screen any more
 
 
+def _title(pane, title: str) -> None:
+    """Set a pane's border title if it changed: setting one repaints the whole pane."""
+    if pane.border_title != title:
+        pane.border_title = title
+
+
 class MainScreen(Screen):
     # The step-through's keys: PgUp/PgDn/Home/End scroll it whenever it is shown (nothing is focused there).
     BINDINGS = [
@@ -42,6 +48,7 @@ class MainScreen(Screen):
         Binding("down", "neuron(1)", "next neuron", show=False),
         *(Binding(str(i), f"tab('{tab}')", name, show=False) for i, (tab, name) in enumerate(TABS.items(), 1)),
         Binding("w", "focus_diagram", "edit weights"),
+        Binding("d", "draw_points", "draw points", show=False),
         Binding("g", "toggle_gradients", "gradients", show=False),
         Binding("pageup", "scroll_step(-1)", "page up", show=False),
         Binding("pagedown", "scroll_step(1)", "page down", show=False),
@@ -152,6 +159,16 @@ class MainScreen(Screen):
         self.side.load(exp, selected)
         self._redraw()
 
+    def show_points(self, exp: cfg.Experiment, dataset) -> None:
+        """Points drawn by hand: the same network on another set of the same plane."""
+        from tuidl.ui.plane import BoundaryPlane
+
+        self.exp = exp
+        if self.filled:
+            self.query_one(BoundaryPlane).set_dataset(dataset, keep_boundary=True)
+            self.side.load(exp, self.selected)
+            self._redraw()
+
     def show_selected(self, selected: int | None) -> None:
         self.selected = selected
         if self.filled:
@@ -180,7 +197,7 @@ class MainScreen(Screen):
             from tuidl.ui.plane_neuron import neuron_view
 
             plane.set_boundary(snap.boundary, neuron_view(snap.exp, snap.plane_view))
-            self.query_one("#plane-pane").border_title = plane.title  # a neuron's view names itself
+            _title(self.query_one("#plane-pane"), plane.title)  # a neuron's view names itself
         if not plane.display and snap.exp is not None and snap.exp.data == self.exp.data:
             from tuidl.ui.class_views import ClassViews
 
@@ -243,11 +260,11 @@ class MainScreen(Screen):
         self.query_one(Stats).show(self.snap, self.deterministic)
         plane = self.query_one(BoundaryPlane)
         if plane.display:
-            self.query_one("#plane-pane").border_title = plane.title
+            _title(self.query_one("#plane-pane"), plane.title)
         else:
             from tuidl.ui.class_views import ClassViews
 
-            self.query_one("#plane-pane").border_title = self.query_one(ClassViews).title
+            _title(self.query_one("#plane-pane"), self.query_one(ClassViews).title)
         self._redraw_diagram()
 
     def _use_dataset(self, dataset) -> None:
@@ -270,12 +287,12 @@ class MainScreen(Screen):
         pane = self.query_one("#diagram-pane")
         if self.stepping and cursor is not None:
             model = step_model(self.exp, cursor)
-            pane.border_title = "network · step-through"
+            _title(pane, "network · step-through")
         else:
             weights = self.snap.weights if self.snap is not None else None
             viewed = self.snap.plane_view if self.snap is not None else None
             model = network_model(self.exp, weights, self.selected, edited=self.edited, viewed=viewed)
-            pane.border_title = f"network {arch(self.exp)}"
+            _title(pane, f"network {arch(self.exp)}")
         self.query_one(NetworkDiagram).set_model(model)
 
     def _check_grid(self) -> None:
@@ -340,6 +357,22 @@ class MainScreen(Screen):
 
     def action_close_step(self) -> None:
         self.leave_step()
+
+    def action_draw_points(self) -> None:
+        """The plane's drawing mode: a cursor, c the class, enter adds, delete removes (plane_points.py)."""
+        from tuidl.ui.plane import BoundaryPlane
+
+        if not self.filled:
+            return
+        plane = self.query_one(BoundaryPlane)
+        if not plane.display or plane.dataset is None:
+            self.show_message("drawing points needs a plane: this data's inputs are not two coordinates", error=True)
+            return
+        self.leave_step()  # on a small screen the step-through hides the plane
+        plane.enter_drawing()
+
+    def on_points_drawing_mode_changed(self) -> None:
+        self._redraw()  # the pane's title says the mode, its class and its keys
 
     def action_focus_diagram(self) -> None:
         """The diagram's cursor: move over layers, neurons and links, edit a weight, view a neuron."""

@@ -32,6 +32,9 @@ def commands(app) -> Iterable[SystemCommand]:
                         app.action_race)
     yield SystemCommand("Gradient check", "Backpropagation's gradients against finite differences (G)",
                         app.action_gradient_check)
+    yield SystemCommand("Draw points", "Your own data on the plane: arrows, c class, enter add, delete remove, "
+                        "C clear, u undo, escape done; a click adds, a right-click removes (d)",
+                        app.main.action_draw_points)
     yield SystemCommand("Gradients view", "Each layer's gradient norm per epoch: vanishing or exploding (g)",
                         app.main.action_toggle_gradients)
     yield SystemCommand("Export to PyTorch", "A standalone script (<stem>.py) and the weights now (<stem>.pt), "

@@ -28,6 +28,7 @@ from textual.strip import Strip
 from tuidl.ui.cached import CachedLinesWidget
 from tuidl.ui.colors import BACKGROUND, BLUE, CLASS_COLORS, ORANGE, blend, heat_rgb
 from tuidl.ui.plane_neuron import NeuronView, neuron_range, neuron_rgb, neuron_title
+from tuidl.ui.plane_points import PointsDrawing, cursor_style
 
 AXES_MIN_WIDTH = 24   # below this width or height the axes are dropped
 AXES_MIN_HEIGHT = 8
@@ -90,6 +91,16 @@ class PlaneLayout:
         t = (np.asarray(xs, dtype=np.float64) - xmin) / (xmax - xmin)
         return np.floor(t * self.width).astype(int).clip(0, self.width - 1)
 
+    def centre(self, col: int, row: int) -> tuple[float, float]:
+        """The data coordinates of the centre of heatmap cell (col, row) (outside the
+        extent for a cell outside the heatmap): where a point drawn in that cell goes.
+        Rounded to a ten-thousandth of the span's decimal digits, so that a file of points
+        drawn by hand reads 0.343, not 0.34285714285714364: still well inside the cell."""
+        xmin, xmax, ymin, ymax = self.extent
+        x = xmin + (col + 0.5) / self.width * (xmax - xmin)
+        y = ymax - (row + 0.5) / self.height * (ymax - ymin)
+        return _round_to(x, xmax - xmin), _round_to(y, ymax - ymin)
+
     def rows(self, ys) -> np.ndarray:
         ymin, ymax = self.extent[2], self.extent[3]
         t = (ymax - np.asarray(ys, dtype=np.float64)) / (ymax - ymin)
@@ -121,6 +132,11 @@ class PlaneLayout:
         return placed
 
 
+def _round_to(value: float, span: float) -> float:
+    digits = max(0, math.ceil(-math.log10(span / 10_000))) if span > 0 else 6
+    return round(value, digits) + 0.0  # + 0.0: never -0.0
+
+
 def plane_layout(width: int, height: int, extent, with_axes: bool = True) -> PlaneLayout:
     """The heatmap's place in a width × height widget; axes only where they fit."""
     extent = tuple(float(v) for v in extent)
@@ -150,11 +166,12 @@ def axes_text(layout: PlaneLayout, names: tuple[str, str], total_width: int):
 
 
 # -- the widget -----------------------------------------------------------------------
-class BoundaryPlane(CachedLinesWidget):
+class BoundaryPlane(PointsDrawing, CachedLinesWidget):
     """Draws a Dataset's 2-D points and, once trained, the network's output under them.
 
     The screen reads `grid_size` (the boundary resolution to ask the engine for) and
-    `title` (for the pane), and hands over `set_dataset` / `set_boundary`.
+    `title` (for the pane), and hands over `set_dataset` / `set_boundary`. PointsDrawing
+    adds the mode that draws points by hand (`d`).
     """
 
     COMPONENT_CLASSES = {"boundary-plane--axis"}
@@ -176,10 +193,15 @@ class BoundaryPlane(CachedLinesWidget):
         self._frame = None  # (layout, strips above, gutter segments, strips below, points)
 
     # -- data ------------------------------------------------------------------------
-    def set_dataset(self, dataset) -> None:
+    def set_dataset(self, dataset, keep_boundary: bool = False) -> None:
+        """keep_boundary: the same network on another set of points of the same plane (drawn
+        by hand): its heatmap stays until the engine sends the next one."""
+        old = self.dataset
+        keep = keep_boundary and old is not None and dataset is not None and old.extent == dataset.extent
         self.dataset = dataset
-        self.boundary = None
-        self.view = None
+        if not keep:
+            self.boundary = None
+            self.view = None
         self._yrange = None
         self._frame = self._frame_key = None
         if dataset is not None and dataset.task == "regression":
@@ -202,6 +224,8 @@ class BoundaryPlane(CachedLinesWidget):
     @property
     def title(self) -> str:
         """The pane title: what the heatmap shows and the points' legend."""
+        if self.drawing:
+            return self.drawing_title()
         if self.view is not None:
             return neuron_title(self.view, self.boundary)
         return plane_title(self.dataset.task if self.dataset is not None else "binary", self.show_validation)
@@ -297,6 +321,7 @@ class BoundaryPlane(CachedLinesWidget):
             return []
         lay, above, gutter, below, points = self._build_frame()
         packed = self._heat_pixels(lay)
+        cursor = self.cursor if self.drawing else None
         strips = list(above)
         for row in range(lay.height):
             top = packed[2 * row].tolist()
@@ -305,7 +330,9 @@ class BoundaryPlane(CachedLinesWidget):
             text, style = "", None
             for col in range(lay.width):
                 pt = points.get((col, row))
-                if pt is None:
+                if (col, row) == cursor:
+                    ch, st = (pt[0] if pt else "+"), cursor_style(self._point_color(self.label))
+                elif pt is None:
                     ch, st = "▀", _packed_style(top[col], bot[col])
                 else:
                     ch, st = pt[0], _point_style(pt[1], top[col], bot[col])

@@ -24,8 +24,12 @@ from textual.widgets import ContentSwitcher, Footer, Input, Static
 
 from tuidl import config as cfg
 from tuidl.race_plan import RaceError, parse_vary, vary_text
+from tuidl.session import commands as c
+from tuidl.session.race_worker import RaceProgress, StepVariant
 from tuidl.ui.engine_events import EngineEvent
+from tuidl.ui.lesson_panel import LessonPanel
 from tuidl.ui.race_view import RaceCharts, RacePlanes, RaceTable
+from tuidl.ui.stepthrough import StepThroughPanel
 from tuidl.ui.views import arch
 
 # What a race varies when the experiment says nothing: the lecture's five optimizers.
@@ -113,6 +117,7 @@ class RaceScreen(Screen):
         self._awaiting_step: int | None = None
         self._phases_ahead = 0  # presses of n while a step is coming: a person does not wait for it
         self._step_variant: int | None = None
+        self._grid: tuple[int, int] | None = None  # the small planes' resolution last asked for
 
     def compose(self) -> ComposeResult:
         yield Static("", id="race-header")
@@ -121,15 +126,11 @@ class RaceScreen(Screen):
             yield VaryInput(vary_text(self.exp.race), id="race-vary")
         with Horizontal(id="race-top"):
             yield RaceCharts()
-            from tuidl.ui.lesson_panel import LessonPanel
-
             yield LessonPanel(id="race-lesson")
         with Vertical(id="race-bottom"):
             yield RaceTable(id="race-table")
             with ContentSwitcher(id="race-switch", initial="race-planes"):
                 yield RacePlanes(id="race-planes")
-                from tuidl.ui.stepthrough import StepThroughPanel
-
                 yield StepThroughPanel(id="race-step")
         yield Static("", id="race-message")
         yield Footer()
@@ -157,7 +158,7 @@ class RaceScreen(Screen):
             self.session = None
 
     def on_screen_suspend(self) -> None:
-        self._send_command("Pause")  # the race waits while the learner is on the main screen
+        self._send(c.Pause())  # the race waits while the learner is on the main screen
 
     # -- attributes down -----------------------------------------------------------------
     def show_experiment(self, exp: cfg.Experiment, dataset, lesson=None) -> None:
@@ -174,7 +175,6 @@ class RaceScreen(Screen):
     # -- the race's events ---------------------------------------------------------------
     async def on_engine_event(self, message: EngineEvent) -> None:
         from tuidl.session import events as ev
-        from tuidl.session.race_worker import RaceProgress
 
         message.stop()  # the race's events are this screen's, never the app's
         event = message.event
@@ -189,22 +189,20 @@ class RaceScreen(Screen):
             for _ in range(self._phases_ahead):
                 self._step_panel.next_phase()
             self._phases_ahead = 0
-        elif isinstance(event, ev.Failed):
+        elif isinstance(event, (ev.Failed, ev.EngineFailed)):
             self.say(event.message, error=True)
         elif isinstance(event, ev.Notice):
             self.say(event.message)
-        elif isinstance(event, ev.EngineFailed):
-            self.say(event.message, error=True)
 
     async def _progress(self, progress) -> None:
         first_of_build = self.progress is None or self.progress.build != progress.build
         self.progress = progress
         if progress.error:
             self.say(progress.error, error=True)
-        elif first_of_build and self.progress is not None:
+        elif first_of_build:
             self.say("")
         planes = self.query_one(RacePlanes)
-        dataset = self.dataset if self.dataset is not None and self.dataset.points_train.shape[1] == 2 else None
+        dataset = self.dataset if self.dataset is not None and self.dataset.has_plane else None
         await planes.set_variants(progress.names, dataset)
         self.query_one(RaceTable).show(progress.names, progress.table)
         self.query_one(RaceCharts).show(progress.build, progress.curves)
@@ -213,12 +211,10 @@ class RaceScreen(Screen):
         self._ask_grid()
 
     def _ask_grid(self) -> None:
-        from tuidl.session.commands import SetGrid
-
         size = self.query_one(RacePlanes).grid_size
-        if self.session is not None and size != (0, 0) and size != getattr(self, "_grid", None):
+        if size != (0, 0) and size != self._grid:
             self._grid = size
-            self.session.send(SetGrid(*size))
+            self._send(c.SetGrid(*size))
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.height < COMPACT_HEIGHT, "-compact")  # the step-through takes the charts' room
@@ -238,8 +234,6 @@ class RaceScreen(Screen):
         self.query_one("#race-header", Static).update(text)
 
     def _show_lesson(self) -> None:
-        from tuidl.ui.lesson_panel import LessonPanel
-
         panel = self.query_one(LessonPanel)
         panel.display = self.lesson is not None
         if self.lesson is not None:
@@ -251,9 +245,7 @@ class RaceScreen(Screen):
         line.set_class(error, "-error")
 
     @property
-    def _step_panel(self):
-        from tuidl.ui.stepthrough import StepThroughPanel
-
+    def _step_panel(self) -> StepThroughPanel:
         return self.query_one(StepThroughPanel)
 
     def _retitle_step(self) -> None:
@@ -266,21 +258,13 @@ class RaceScreen(Screen):
         return self.query_one("#race-switch", ContentSwitcher).current == "race-step"
 
     # -- commands ------------------------------------------------------------------------
-    def _send_command(self, name: str, *args):
-        from tuidl.session import commands as c
-        from tuidl.session import race_worker
-
-        if self.session is None:
-            return None
-        kind = getattr(c, name, None) or getattr(race_worker, name)
-        return self.session.send(kind(*args))
+    def _send(self, command) -> int | None:
+        """Send a command to the race's process; its id (None: the race has stopped)."""
+        return self.session.send(command) if self.session is not None else None
 
     def _build(self) -> None:
-        from tuidl.session.commands import Build
-
         self._close_step()
-        if self.session is not None:
-            self.session.send(Build(self.exp, self.dataset))
+        self._send(c.Build(self.exp, self.dataset))
 
     def _close_step(self) -> None:
         self._awaiting_step = self._step_variant = None
@@ -292,15 +276,15 @@ class RaceScreen(Screen):
 
     def action_toggle(self) -> None:
         self._close_step()
-        self._send_command("Toggle")
+        self._send(c.Toggle())
 
     def action_epoch(self) -> None:
         self._close_step()
-        self._send_command("TrainEpochs", 1)
+        self._send(c.TrainEpochs(1))
 
     def action_restart(self) -> None:
         self._close_step()
-        self._send_command("Reset")
+        self._send(c.Reset())
         self.say("the race starts again from the same initial weights")
 
     def action_next_phase(self) -> None:
@@ -313,7 +297,7 @@ class RaceScreen(Screen):
         if self.stepping and variant == self._step_variant and self._step_panel.next_phase():
             return
         self._step_variant = variant
-        self._awaiting_step = self._send_command("StepVariant", variant)
+        self._awaiting_step = self._send(StepVariant(variant))
 
     def action_prev_phase(self) -> None:
         if self.stepping:

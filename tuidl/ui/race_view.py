@@ -96,6 +96,11 @@ class RacePlanes(Grid):
         self._names, self.dataset = names, dataset
         await self.remove_children()
         self._set_columns()
+        if dataset is None:  # digits, a CSV of more than two inputs: the table and curves tell it all
+            self.styles.grid_size_columns = 1
+            await self.mount(Static("no decision boundary to draw: the inputs are not two numbers of a plane",
+                                    classes="race-plane-name"))
+            return
         cells = []
         for v, name in enumerate(names):
             plane = BoundaryPlane(axes=False, classes="race-plane")

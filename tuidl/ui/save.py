@@ -19,16 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
 from tuidl import config as cfg
+from tuidl.paths import shown_path
 from tuidl.ui.modal import Modal
-
-
-def shown_path(path: str) -> str:
-    """A path as the learner reads it: relative to the current folder when it is inside it."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive (Windows)
-        return path
-    return path if rel.startswith("..") else rel
 
 
 def full_path(text: str) -> str:

@@ -110,7 +110,11 @@ async def make_all(outdir: Path) -> list[Path]:
         ("builder", spiral_exp(), _builder, SIZE),
         ("help", cfg.default_experiment(), _help, SIZE),
         ("small-terminal", cfg.default_experiment(), _trained, (80, 24)),
+        ("regression-plane", cfg.change_dataset(cfg.default_experiment(), "plane"), _epochs(30), SIZE),
     ]
+    digits = Path("examples/digits.toml")
+    if digits.exists():  # run from the project's folder: the digits example, confusion matrix and grid
+        shots.append(("digits", cfg.load(digits), _epochs(10), SIZE))
     paths = []
     for name, exp, script, size in shots:
         paths.append(await _shot(outdir, name, exp, script, size))

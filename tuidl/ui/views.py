@@ -38,7 +38,21 @@ def _num(value: float | None, spec: str) -> str:
     return "–" if value is None else format(value, spec)
 
 
-class TopBar(Static):
+class QuietStatic(Static):
+    """A Static that repaints only when what it shows has changed. Snapshots come many
+    times a second while training; each update of a Static asks for a layout of the whole
+    screen by default, so a line of fixed height updates without one."""
+
+    _shown: object = None
+
+    def show_if_changed(self, content, key: object, layout: bool = False) -> None:
+        if key == self._shown:
+            return
+        self._shown = key
+        self.update(content, layout=layout)
+
+
+class TopBar(QuietStatic):
     """tuidl · the device · the dataset, the network, the optimizer and the loss."""
 
     def show(self, exp: cfg.Experiment, device: str | None, failed: bool = False) -> None:
@@ -57,7 +71,7 @@ class TopBar(Static):
         network = f"{arch(exp)} {acts}" if acts else arch(exp)
         t = exp.train
         text.append(f" │ {exp.data.dataset} · {network} · {OPTIMIZERS[t.optimizer].label} lr {t.lr:g} · {t.loss}")
-        self.update(text)
+        self.show_if_changed(text, text)  # one line: no layout
 
 
 def epoch_text(snap: Snapshot) -> str:
@@ -80,7 +94,7 @@ def state_text(snap: Snapshot | None, deterministic: bool) -> Text:
     return Text("‖ paused — space to run", style="dim")
 
 
-class Stats(Static):
+class Stats(QuietStatic):
     """The epoch, train and validation loss and accuracy, and the run's state."""
 
     def show(self, snap: Snapshot | None, deterministic: bool) -> None:
@@ -99,19 +113,26 @@ class Stats(Static):
             # an accuracy next to a loss that is not a number would say nothing true
             if last.train_accuracy is not None and _finite(last.train_loss, last.val_loss):
                 table.add_row("accuracy", _num(last.train_accuracy, ".3f"), _num(last.val_accuracy, ".3f"))
+            elif last.train_r2 is not None:  # regression: the share of the targets' variance explained
+                table.add_row("R²", _num(last.train_r2, ".3f"), _num(last.val_r2, ".3f"))
         box = Table.grid()
-        box.add_row(Text.assemble(("epoch ", "dim"), (epoch_text(snap) if snap is not None else "0", "bold")))
+        epoch = Text.assemble(("epoch ", "dim"), (epoch_text(snap) if snap is not None else "0", "bold"))
+        state = state_text(snap, deterministic)
+        box.add_row(epoch)
         box.add_row(table)
-        box.add_row(state_text(snap, deterministic))
-        self.update(box)
+        box.add_row(state)
+        cells = tuple(str(cell) for column in table.columns for cell in column.cells)
+        # a layout only when the height changes (a row more or less)
+        self.show_if_changed(box, (epoch, cells, state), layout=table.row_count != getattr(self, "_rows", None))
+        self._rows = table.row_count
 
 
-class FiguresLine(Static):
+class FiguresLine(QuietStatic):
     """One line of figures for terminals too small for the charts (shown by the stylesheet)."""
 
     def show(self, snap: Snapshot | None) -> None:
         if snap is None or snap.exp is None:
-            self.update("")
+            self.show_if_changed("", "")
             return
         text = Text(f"epoch {snap.epoch}", style="bold")
         last = snap.history[-1] if snap.history else None
@@ -119,9 +140,11 @@ class FiguresLine(Static):
             text.append(f" · loss {_num(last.train_loss, '.4f')} / val {_num(last.val_loss, '.4f')}")
             if last.train_accuracy is not None and _finite(last.train_loss, last.val_loss):
                 text.append(f" · acc {_num(last.train_accuracy, '.3f')} / val {_num(last.val_accuracy, '.3f')}")
+            elif last.train_r2 is not None:
+                text.append(f" · R² {_num(last.train_r2, '.3f')} / val {_num(last.val_r2, '.3f')}")
         text.append(" · ")
         text.append_text(state_text(snap, deterministic=True))
-        self.update(text)
+        self.show_if_changed(text, text)  # one line: no layout
 
 
 class Charts(Vertical):
@@ -154,9 +177,12 @@ class Charts(Vertical):
         self.query_one("#loss-chart", PlotextChart).set_series(
             [("train", xs, [r.train_loss for r in history], BLUE), ("validation", xs, [r.val_loss for r in history], ORANGE)])
         acc = self.query_one("#acc-chart", PlotextChart)
-        if history and history[-1].train_accuracy is None:
-            acc.empty_text = "regression: no accuracy"
-            acc.set_series([])
+        if history and history[-1].train_accuracy is None:  # regression: R² in the accuracy's place
+            acc.title = "R² (1 − MSE/Var(y))"
+            acc.empty_text = "no R² yet"
+            acc.set_series([("train", xs, [r.train_r2 for r in history], BLUE),
+                            ("validation", xs, [r.val_r2 for r in history], ORANGE)])
         else:
+            acc.title = "accuracy"
             acc.set_series([("train", xs, [r.train_accuracy for r in history], BLUE),
                             ("validation", xs, [r.val_accuracy for r in history], ORANGE)])

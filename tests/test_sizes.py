@@ -1,0 +1,121 @@
+"""Terminal sizes: 60×20 is usable, smaller says so and recovers, resizing while training is fine.
+
+(80×24 showing the training figures: tests/test_app.py; snapshots at 80×24 and 60×20:
+tests/test_snapshots.py.)
+"""
+from __future__ import annotations
+
+from conftest import async_test, flat, screen_text, settle, small_exp, start, train_epochs, widget
+
+from tuidl.ui.app import TuidlApp
+from tuidl.ui.too_small import TooSmallScreen
+
+
+def _inside_and_apart(app, width: int, height: int) -> None:
+    regions = [widget(app, s).region for s in ("#topbar", "#side", "#views", "#figures", "#message")]
+    for i, a in enumerate(regions):
+        assert a.width > 0 and a.height > 0 and a.right <= width and a.bottom <= height, a
+        for b in regions[i + 1:]:
+            assert not a.overlaps(b), (a, b)
+
+
+@async_test
+async def test_60x20_is_usable():
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await start(app, pilot)
+        assert app.screen is app.main and widget(app, "#figures").display
+        await train_epochs(app, 3)
+        await pilot.pause()
+        _inside_and_apart(app, 60, 20)
+        text = screen_text(app)
+        last = app.snap.history[-1]
+        assert f"epoch 3 · loss {last.train_loss:.4f}" in flat(text)  # the figures line
+        assert "too small" not in text
+        for key, field in (("1", "#f-dataset"), ("2", "#f-units"), ("3", "#f-lr"), ("4", "#f-device")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert widget(app, field).region.width > 0, field  # each form shows, the panel scrolls
+        # the charts are below the views, which scroll to them
+        views = widget(app, "#views")
+        assert views.max_scroll_y > 0
+        widget(app, "#loss-chart").scroll_visible(animate=False)
+        await pilot.pause()
+        assert views.region.contains_region(widget(app, "#loss-chart").region)
+        await pilot.press("n")
+        await settle(app)
+        assert app.main.stepping
+        await pilot.press("escape")
+        await pilot.pause()
+        _inside_and_apart(app, 60, 20)
+
+
+@async_test
+async def test_a_smaller_terminal_says_so_and_recovers():
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(59, 20)) as pilot:
+        await start(app, pilot)
+        assert isinstance(app.screen, TooSmallScreen)
+        assert flat(screen_text(app)) == "terminal too small: 59×20, needs 60×20"
+        await pilot.resize_terminal(70, 12)
+        await pilot.pause()
+        assert flat(screen_text(app)) == "terminal too small: 70×12, needs 60×20"
+        await pilot.press("e")  # the keys go on working meanwhile
+        await settle(app)
+        assert app.snap.epoch == 1
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen is app.main
+        assert app.main.has_class("-compact")
+        _inside_and_apart(app, 60, 20)
+        assert "epoch 1 · loss" in flat(screen_text(app))
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert not app.main.has_class("-compact") and "too small" not in screen_text(app)
+
+
+@async_test
+async def test_a_screen_opened_while_too_small_is_covered_and_both_close():
+    from tuidl.ui.help import HelpScreen
+
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(40, 10)) as pilot:
+        await start(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, TooSmallScreen) and "too small: 40×10" in screen_text(app)
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen is app.main
+
+
+@async_test
+async def test_resizing_while_training_is_fine():
+    exp = small_exp()
+    exp.train.epochs = 100_000
+    app = TuidlApp(exp, deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        app.set_speed(50)  # epochs/s: the training thread shares this process (in_process) and leaves it room
+        await pilot.press("space")
+        sizes = [(80, 24), (59, 19), (61, 21), (100, 30)]
+        epochs = []
+        for width, height in sizes:
+            await pilot.resize_terminal(width, height)
+            await pilot.pause(0.15)
+            assert isinstance(app.screen, TooSmallScreen) == (width < 60 or height < 20), (width, height)
+            epochs.append(app.snap.epoch)
+        assert epochs == sorted(epochs) and epochs[-1] > epochs[0]  # it trained on throughout
+        await pilot.press("space")
+        await settle(app)
+        assert app.screen is app.main and not app.snap.running
+        _inside_and_apart(app, 100, 30)
+        assert app.main.query_one("#plane").size.width > 0
+        assert app._exception is None
