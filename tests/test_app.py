@@ -505,3 +505,27 @@ async def test_divergence_is_explained_and_the_step_through_opens_on_that_step()
         assert app.snap.diverged and app.main.stepping  # opened by itself on the diverging step
         record = app.main.step_panel.cursor.record
         assert "went first" in app.last_message and f"step {record.step}" in app.last_message
+
+
+@async_test
+async def test_the_palette_closing_under_its_own_updates_does_not_crash():
+    """Found by random keys in a real terminal under load: the palette's list-visible watcher
+    ran after its list had gone (NoMatches ended the app)."""
+    from textual.command import CommandList
+
+    from tuidl.ui.palette import Palette
+
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        palette = app.screen
+        assert isinstance(palette, Palette)
+        await palette.query_one(CommandList).remove()  # as when the palette is being taken down
+        palette._list_visible = not palette._list_visible
+        palette._start_no_matches_countdown("zzz")
+        palette._action_cursor_down()
+        await pilot.pause()
+        await pilot.press("escape")
+        assert app.screen is app.main and app.is_running

@@ -2,10 +2,12 @@
 dataset, loss, optimizer and device."""
 from __future__ import annotations
 
+import contextlib
 from typing import Iterable
 
 from textual.app import SystemCommand
 from textual.command import CommandPalette
+from textual.css.query import NoMatches
 
 from tuidl import config as cfg
 from tuidl.ui.modal import DismissOnce
@@ -62,8 +64,26 @@ def commands(app) -> Iterable[SystemCommand]:
 class Palette(DismissOnce, CommandPalette):
     """Textual's command palette, made safe for fast typing (found by random keys in a real
     terminal): it closes once, since a second `enter` typed before it has gone would run
-    the command again and pop the main screen (ScreenStackError); and a page key that
-    arrives while the list of matches is being refilled moves nothing (KeyError)."""
+    the command again and pop the main screen (ScreenStackError); a page key that
+    arrives while the list of matches is being refilled moves nothing (KeyError); and what
+    Textual's palette still does after it has begun to close (a watcher, the "no matches"
+    countdown, a cursor key) finds its widgets gone and does nothing (NoMatches)."""
+
+    def _watch__list_visible(self) -> None:
+        with contextlib.suppress(NoMatches):
+            super()._watch__list_visible()
+
+    async def _watch__show_busy(self) -> None:
+        with contextlib.suppress(NoMatches):
+            await super()._watch__show_busy()
+
+    def _start_no_matches_countdown(self, search_value: str) -> None:
+        with contextlib.suppress(NoMatches):
+            super()._start_no_matches_countdown(search_value)
+
+    def _action_cursor_down(self) -> None:
+        with contextlib.suppress(NoMatches):
+            super()._action_cursor_down()
 
     def _select_or_command(self, event=None) -> None:
         if not self._dismissing:
