@@ -58,7 +58,7 @@ class StepRecord:
     options: dict[str, object]
 
 
-@dataclass
+@dataclass(slots=True)  # a run keeps thousands: no __dict__ each, and (below) tuples the GC can skip
 class EpochRecord:
     epoch: int
     train_loss: float
@@ -76,6 +76,14 @@ class EpochRecord:
     # each set, 1 − MSE/Var(y), the share of the targets' variance the network explains.
     train_r2: float | None = None
     val_r2: float | None = None
+
+    def __post_init__(self) -> None:
+        # Tuples of floats, not lists: Python's cyclic GC stops tracking them, so that a long
+        # run's history does not lengthen every full collection (pauses the app's keys felt).
+        if self.grad_norms is not None:
+            self.grad_norms = tuple(self.grad_norms)
+        if self.update_ratios is not None:
+            self.update_ratios = tuple(self.update_ratios)
 
 
 def target_variance(y) -> float | None:

@@ -10,6 +10,7 @@ session's thread; the UI thread never waits on training.
 from __future__ import annotations
 
 import copy
+import gc
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,8 @@ from tuidl.ui.views import arch
 if TYPE_CHECKING:
     from tuidl.session import Session, Snapshot
 
+GC_YOUNGEST = 10_000  # allocations between collections of the youngest objects (Python's default: 700)
+GC_FULL_EVERY = 100  # collections of the middle generation per full one (Python's default: 10)
 SOURCE = "refused"  # the name a refused form value is reported under
 
 
@@ -108,6 +111,12 @@ class TuidlApp(PointsActions, SaveActions, EngineEvents, TooSmallGuard, App):  #
             raise
         if not self.is_running or self.return_code is not None:
             return
+        # The cyclic GC's full collections paused the app for 100–200 ms at a time, often enough
+        # to be felt on keys (measured by `tuidl bench --live`). The screen's objects (widgets,
+        # styles, CSS: ~130,000) live as long as the app: out of the collections; and the
+        # collections come rarer (cycles of garbage wait a little longer to be freed).
+        gc.freeze()
+        gc.set_threshold(GC_YOUNGEST, 10, GC_FULL_EVERY)
         self.session = Session(self.exp, self.dataset, source=self.path or "<experiment>",
                                deliver=lambda event: self.post_message(EngineEvent(event)),
                                in_process=self.in_process, checkpoint=self.checkpoint)
