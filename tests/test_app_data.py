@@ -62,6 +62,10 @@ async def test_digits_show_the_confusion_matrix_and_the_digits_instead_of_the_pl
         grid = widget(app, DigitsGrid)
         per_row, rows = grid.shown_count()
         assert grid.display and per_row * rows >= 4
+        # the pane scrolls to the digits (under the matrix and the table, as with the keyboard)
+        widget(app, "#classes").focus()
+        await pilot.press("end")
+        await pilot.pause()
         # each label drawn is the snapshot's prediction against the dataset's label
         text = screen_text(app)
         for i in range(min(per_row, len(app.dataset.y_val))):

@@ -4,13 +4,16 @@ a grid of validation examples with their predicted and true labels."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import VerticalScroll
 
 from tuidl.ui.confusion import ConfusionView
 from tuidl.ui.digits_grid import DigitsGrid
 
 
-class ClassViews(Horizontal):
+class ClassViews(VerticalScroll):
+    """The matrix and the table, then the digits, one under the other: the pane scrolls (the
+    mouse wheel, or tab to it and the arrows) where a terminal is too short for all."""
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.dataset = None

@@ -31,11 +31,15 @@ def per_class(confusion: np.ndarray) -> list[tuple[int, int, float | None]]:
 
 
 def confusion_table(confusion: np.ndarray, names: list[str]) -> Table:
-    table = Table(title="confusion matrix (validation)", title_justify="left", box=None, pad_edge=False,
-                  padding=(0, 0), show_edge=False)
-    table.add_column("true↓ pred→", no_wrap=True, min_width=12)
+    """Rows the true class, columns the predicted one, each column as narrow as its numbers
+    allow: ten classes fit a pane of 40 columns."""
+    table = Table(title="confusion: ↓ true, → predicted",
+                  title_justify="left", box=None, pad_edge=False, padding=(0, 0), show_edge=False)
+    widest = len(str(int(confusion.max()))) if confusion.size else 1
+    table.add_column("", no_wrap=True, min_width=max(len(_cut(n, NAME_WIDTH)) for n in names) + 1)
     for name in names:
-        table.add_column(_cut(name, HEAD_WIDTH), justify="right", no_wrap=True, min_width=max(4, len(_cut(name, HEAD_WIDTH)) + 1))
+        head = _cut(name, HEAD_WIDTH)
+        table.add_column(head, justify="right", no_wrap=True, min_width=max(len(head), widest) + 1)
     for k, name in enumerate(names):
         cells = []
         for j in range(len(names)):
