@@ -529,3 +529,24 @@ async def test_the_palette_closing_under_its_own_updates_does_not_crash():
         await pilot.pause()
         await pilot.press("escape")
         assert app.screen is app.main and app.is_running
+
+
+@async_test
+async def test_ctrl_p_while_the_palette_is_being_taken_down_does_not_crash():
+    """Found by fast keys in a real terminal: a palette opened while the last one was still
+    being removed had its id (DuplicateIds ended the app)."""
+    from tuidl.ui.palette import Palette
+
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        app.screen.dismiss()
+        app.action_command_palette()  # before the closing one has gone: does nothing
+        await pilot.pause(0.3)
+        assert app.screen is app.main and app.is_running
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, Palette)
+        await pilot.press("escape")

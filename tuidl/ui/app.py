@@ -425,7 +425,10 @@ class TuidlApp(PointsActions, SaveActions, EngineEvents, TooSmallGuard, App):  #
     def action_command_palette(self) -> None:
         from tuidl.ui.palette import Palette
 
-        if self.use_command_palette and not Palette.is_open(self):
+        # a palette still being taken down holds the id: a new one now would crash (DuplicateIds,
+        # found by fast keys in a real terminal); the press does nothing, the next one opens it
+        closing = any(isinstance(node, Palette) for node in self._nodes)  # the app's screens, popped or not
+        if self.use_command_palette and not Palette.is_open(self) and not closing:
             self.push_screen(Palette(id="--command-palette"))
 
     def search_themes(self) -> None:  # the palette's "Theme": the same safe palette
