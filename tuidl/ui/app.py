@@ -347,21 +347,6 @@ class TuidlApp(PointsActions, SaveActions, EngineEvents, TooSmallGuard, App):  #
         if self._send(GradCheck(), leave_step=False) is not None:
             self.say("gradient check: backpropagation against finite differences, in float64…")
 
-    def action_export_pytorch(self) -> None:
-        """<stem>.py and <stem>.pt beside the file opened (without one: in the current folder,
-        named after the lesson or the dataset); the training process writes them (the weights
-        live there) and says where."""
-        from tuidl.session.commands import Export
-
-        opened = Path(self.path) if self.path else None
-        stem = opened.with_suffix("") if opened else Path(self.lesson.name if self.lesson else self.exp.data.dataset)
-        if opened and opened.resolve() in (stem.with_suffix(".py").resolve(), stem.with_suffix(".pt").resolve()):
-            stem = stem.with_name(f"{stem.name}-pytorch")  # never over the file opened (a checkpoint.pt)
-        title = opened.name if opened else f"lesson {self.lesson.name}" if self.lesson else "the app's experiment"
-        code, weights = str(stem.with_suffix(".py")), str(stem.with_suffix(".pt"))
-        if self._send(Export(code, weights, title), leave_step=False) is not None:
-            self.say(f"exporting to PyTorch: {code} and {weights}…")
-
     def action_lessons(self) -> None:
         from tuidl.lessons import all_lessons
         from tuidl.ui.lesson_panel import LessonPicker

@@ -149,9 +149,9 @@ class QuitModal(Modal):
 
 
 class SaveActions:
-    """Mixed into the app (before App): ctrl+s, save as, save the TOML, and a quit that asks
-    first when training would be lost. Uses the app's exp, path, checkpoint, lesson,
-    session, snap, load_error, say and _engine_ready."""
+    """Mixed into the app (before App): ctrl+s, save as, save the TOML, export to PyTorch, and
+    a quit that asks first when training would be lost. Uses the app's exp, path, checkpoint,
+    lesson, session, snap, load_error, say, _send and _engine_ready."""
 
     save_path: str | None = None  # where ctrl+s writes (the checkpoint opened, or the last saved to)
     _save_id: int | None = None  # the Save command on its way
@@ -215,6 +215,21 @@ class SaveActions:
         """The engine's Failed says why (shown by the engine's events); the app stays."""
         self._save_id = None
         self._quit_after_save = False
+
+    # -- PyTorch -------------------------------------------------------------------------
+    def action_export_pytorch(self) -> None:
+        """<stem>.py and <stem>.pt where a save would go (never over the file opened); the
+        training process writes them (the weights live there) and says where."""
+        from tuidl.session.commands import Export
+
+        stem = Path(self._default_path(""))
+        opened = Path(self.path).resolve() if self.path else None
+        if opened in (stem.with_suffix(".py").resolve(), stem.with_suffix(".pt").resolve()):
+            stem = stem.with_name(f"{stem.name}-pytorch")  # a checkpoint named run.pt stays
+        title = Path(self.path).name if self.path else f"lesson {self.lesson.name}" if self.lesson else "the app's experiment"
+        code, weights = str(stem.with_suffix(".py")), str(stem.with_suffix(".pt"))
+        if self._send(Export(code, weights, title), leave_step=False) is not None:
+            self.say(f"exporting to PyTorch: {code} and {weights}…")
 
     # -- the experiment's TOML ----------------------------------------------------------
     def action_save_toml(self) -> None:
