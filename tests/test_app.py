@@ -550,3 +550,26 @@ async def test_ctrl_p_while_the_palette_is_being_taken_down_does_not_crash():
         await pilot.pause()
         assert isinstance(app.screen, Palette)
         await pilot.press("escape")
+
+
+@async_test
+async def test_keys_typed_right_after_enter_are_the_apps_even_before_the_field_lets_go():
+    """Found in a real terminal: "9", enter, "1", "2" typed in one burst went into the learning
+    rate as 912 (refused) and no tab changed: Pilot waits after each key, a person does not.
+    Here the keys reach the app in one burst, as from a terminal."""
+    from textual import events
+
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await pilot.press("3")
+        lr = widget(app, "#f-lr")
+        lr.focus()
+        await pilot.pause()
+        for key, char in (("9", "9"), ("enter", "\r"), ("1", "1"), ("x", "x")):
+            app._driver.send_message(events.Key(key, char))  # no pause between them
+        await pilot.pause(0.2)
+        await settle(app)
+        assert app.exp.train.lr == 9.0 and lr.value == "9"
+        assert widget(app, "#tabs").active == "tab-data"  # "1" was the app's
+        assert not lr.has_focus

@@ -42,7 +42,35 @@ def format_value(v: object) -> str:
     return str(v)
 
 
-class FieldInput(Input):
+class HandsBackInput(Input):
+    """An Input that, once Enter or Escape has handed the keyboard back, leaves the keys
+    typed right after them to the app. A person types on before the field has lost its
+    focus (a real terminal, fast keys: "9", enter, "1" went into the field as "91" and the
+    tab never changed); Pilot waits after each key, and never saw it."""
+
+    handed_back = False
+
+    def on_focus(self) -> None:
+        self.handed_back = False
+
+    def hand_back(self) -> None:
+        self.handed_back = True
+        self.screen.set_focus(None)
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return not self.handed_back and super().check_consume_key(key, character)
+
+    def _on_key(self, event) -> None:
+        # Textual calls Input's own _on_key after this one unless the default is prevented.
+        if event.key in ("enter", "escape"):
+            # handed back now, not when the binding's action runs: that comes once the key
+            # has bubbled up, and the keys typed behind it are in this field's queue already
+            self.handed_back = True
+        elif self.handed_back and event.is_printable:
+            event.prevent_default()  # not the field's: it bubbles up to the app's bindings
+
+
+class FieldInput(HandsBackInput):
     """A text field for one value of the experiment.
 
     Enter applies the text (the panel posts an edit) and Escape restores the value in use;
@@ -70,12 +98,12 @@ class FieldInput(Input):
     def unapplied(self) -> bool:
         return not self.submitted and self.value.strip() != self.in_use
 
-    def on_focus(self) -> None:
+    def on_focus(self) -> None:  # (HandsBackInput's on_focus runs too: Textual calls each class's)
         self.submitted = False
 
     def action_restore(self) -> None:
         self.value = self.in_use
-        self.screen.set_focus(None)
+        self.hand_back()
 
 
 def row(label: str, widget: Widget, row_id: str | None = None) -> Horizontal:

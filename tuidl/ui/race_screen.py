@@ -27,6 +27,7 @@ from tuidl.race_plan import RaceError, parse_vary, vary_text
 from tuidl.session import commands as c
 from tuidl.session.race_worker import RaceProgress, StepVariant
 from tuidl.ui.engine_events import EngineEvent
+from tuidl.ui.form_fields import HandsBackInput
 from tuidl.ui.lesson_panel import LessonPanel
 from tuidl.ui.race_view import RaceCharts, RacePlanes, RaceTable
 from tuidl.ui.stepthrough import StepThroughPanel
@@ -46,7 +47,7 @@ def race_of(exp: cfg.Experiment) -> cfg.Experiment:
     return out
 
 
-class VaryInput(Input):
+class VaryInput(HandsBackInput):
     """The race's settings as text. Enter applies (the screen rebuilds the race), Escape
     restores the race in use; both hand the keyboard back."""
 
@@ -58,7 +59,7 @@ class VaryInput(Input):
 
     def action_restore(self) -> None:
         self.value = self.in_use
-        self.screen.set_focus(None)
+        self.hand_back()
 
 
 class RaceScreen(Screen):

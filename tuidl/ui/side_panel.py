@@ -331,7 +331,7 @@ class SidePanel(Vertical):
         field.submitted = True
         self.screen.set_focus(None)
         self._clear_hint()
-        text = field.value.strip()
+        text = event.value.strip()  # as it was at enter (keys typed after it are not the field's)
         if text == field.in_use:
             return
         if field.name == SPEED:
