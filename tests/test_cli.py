@@ -271,6 +271,7 @@ def test_bench_json_runs_both_loops():
     for row in doc["results"]:
         assert row["tuidl_epochs_per_s"] > 0 and row["pytorch_epochs_per_s"] > 0
         assert row["ratio"] == pytest.approx(row["tuidl_epochs_per_s"] / row["pytorch_epochs_per_s"])
+        assert row["ceiling"] == pytest.approx(row["products_epochs_per_s"] / row["pytorch_epochs_per_s"])
 
 
 def test_help_lists_the_commands():
@@ -304,3 +305,32 @@ def test_ctrl_c_stops_and_saves_what_was_trained(tmp_path):  # after the batch: 
     assert summary["saved"] == str(save)
     resumed = tuidl("train", str(save), "--epochs", str(summary["epochs"] + 2), "--json").stdout.splitlines()
     assert json.loads(resumed[-1])["epochs"] == summary["epochs"] + 2
+
+
+def _products(run) -> list[tuple[int, int, int]]:
+    """(rows, inner, columns) of every matrix product `run` makes, sorted."""
+    from torch.overrides import TorchFunctionMode
+
+    seen = []
+
+    class Products(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, "__name__", "")
+            if name in ("mm", "addmm"):
+                a, b = args[-2:] if name == "addmm" else args[:2]
+                seen.append((a.shape[0], a.shape[1], b.shape[1]))
+            return func(*args, **(kwargs or {}))
+
+    with Products():
+        run()
+    return sorted(seen)
+
+
+def test_bench_ceiling_times_the_engines_own_matrix_products():
+    from tuidl.bench import CONFIGS, MatrixProducts, experiment
+    from tuidl.engine.trainer import Trainer
+
+    hidden, activation, batch_size = CONFIGS["2→128×3→1 relu, batch 32"]
+    trainer = Trainer(experiment(hidden, activation, batch_size, "cpu"))
+    assert trainer.x_train.shape[0] % batch_size  # a smaller last batch is covered
+    assert _products(MatrixProducts(trainer).train_epoch) == _products(trainer.train_epoch)

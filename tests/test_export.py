@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import inspect
 import math
 import re
 import subprocess
@@ -209,6 +210,24 @@ def test_datasets_without_a_generator_are_written_as_their_arrays(tmp_path, monk
         monkeypatch.delitem(data_code_module.GENERATORS, dataset)
         text = assert_same_data(tmp_path, exp, make_dataset(exp.data))
         assert "X_TRAIN = np.array(" in text and "def generate" not in text
+
+
+@pytest.mark.parametrize("dataset", GENERATED)
+def test_the_script_carries_the_generators_own_source(dataset):
+    generator = data_code_module.GENERATORS[dataset]
+    text = script_text(small_exp(dataset), title="test")
+    assert inspect.getsource(generator) in text  # datasets.py is the one home of the formula
+    assert f"points, labels = {generator.__name__}(rng, SAMPLES, NOISE, " in text
+
+
+def test_a_generator_using_what_the_script_lacks_is_refused(monkeypatch):
+    def _imported(rng, n, noise, k):
+        return make_dataset(n)
+
+    source = "def _imported(rng, n, noise, k):\n    return make_dataset(n)"
+    monkeypatch.setattr(data_code_module, "_definitions", lambda: {"_imported": (0, source, True)})
+    with pytest.raises(ValueError, match="_imported uses make_dataset, which tuidl/data/datasets.py does not define"):
+        data_code_module.generator_code(_imported)
 
 
 def assert_same_data(folder: Path, exp: cfg.Experiment, dataset) -> str:

@@ -15,7 +15,9 @@ from tuidl import config as cfg
 from tuidl.engine.race import MAX_VARIANTS, Race, RaceError, make_race, parse_vary
 from tuidl.engine.trainer import Trainer
 
-TOLERANCE = {"float64": 1e-9, "float32": 1e-5}
+# A race's batched products (bmm) and a lone run's (mm) may add in other orders: one ulp
+# apart after an epoch, which a learning rate of 1.0 grows to ~2e-9 by epoch 6 in float64.
+TOLERANCE = {"float64": 1e-8, "float32": 1e-5}
 KEYS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "train_r2", "val_r2")
 
 

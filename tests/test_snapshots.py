@@ -6,6 +6,8 @@ app's `deterministic` flag (no epochs/s, no machine-specific device details).
 """
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tuidl.ui import headless
@@ -35,6 +37,21 @@ def test_trained_network_with_boundary(snap_compare):
     assert snap_compare(TuidlApp(spiral_exp(), deterministic=True, in_process=True), terminal_size=SIZE, run_before=run_before)
 
 
+async def boundary_at_plane_size(app) -> None:
+    """Every command shown, and the boundary drawn at the plane's own grid (the step-through
+    changes the layout, and the plane asks the engine for its new size: under load that
+    answer can come after the last key)."""
+    from tuidl.ui.plane import BoundaryPlane
+
+    plane = app.main.query_one(BoundaryPlane)
+    for _ in range(200):
+        await headless.settle(app)
+        if app.snap.boundary_size == plane.grid_size:
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail(f"the boundary stayed at {app.snap.boundary_size}, the plane wants {plane.grid_size}")
+
+
 def _step_to(phase: int, optimizer: str):
     async def run_before(pilot):
         await ready(pilot)
@@ -43,7 +60,7 @@ def _step_to(phase: int, optimizer: str):
         await headless.settle(pilot.app)
         for _ in range(phase):
             await pilot.press("n")
-        await pilot.pause()
+        await boundary_at_plane_size(pilot.app)
 
     return run_before
 

@@ -5,7 +5,7 @@
 
 The checks here take a `fail(key, value, rule)` callback (config's checker, which raises
 ConfigError naming the file, the key, the value and the rule), so that this module needs
-nothing from config.py and config.py stays the one place that calls them. No torch.
+nothing from tuidl.config and tuidl.config stays the one place that calls them. No torch.
 
 What the y values mean: integers (TOML 0, 1) are class labels; as soon as one value of
 y or y_val has a decimal point (0.5, 1.0) the points are a regression set, values to fit,

@@ -208,7 +208,9 @@ def _pass(rng: np.random.Generator, n: int, noise: float, k: int):
     return pts, labels
 
 
-_GENERATORS = {
+# dataset -> its generator (rng, n, noise, k) -> (points (n, 2), labels (n,)); the exported
+# script carries their source (tuidl.export.data_code), so they use numpy and this module only
+GENERATORS = {
     "circle": _circle,
     "xor": _xor,
     "gauss": _gauss,
@@ -217,7 +219,7 @@ _GENERATORS = {
     "pass": _pass,
     "plane": _plane,
 }
-assert set(_GENERATORS) == set(GENERATED_DATASETS)
+assert set(GENERATORS) == set(GENERATED_DATASETS)
 
 
 def points_extent(points: np.ndarray) -> tuple[float, float, float, float]:
@@ -263,14 +265,14 @@ def make_dataset(cfg: DataConfig) -> Dataset:
         from .file_sets import make_file_dataset  # it builds on this module
 
         return make_file_dataset(cfg)
-    if cfg.dataset not in _GENERATORS:
+    if cfg.dataset not in GENERATORS:
         raise ValueError(f"unknown dataset {cfg.dataset!r} (allowed: {', '.join(DATASETS)})")
     k = int(cfg.classes)
     if k < 2 or (k > 2 and cfg.dataset not in MULTICLASS_DATASETS):
         raise ValueError(f"dataset {cfg.dataset!r} cannot have {k} classes")
     n = int(cfg.samples)
     rng = np.random.default_rng(cfg.seed)
-    pts, labels = _GENERATORS[cfg.dataset](rng, n, float(cfg.noise), k)
+    pts, labels = GENERATORS[cfg.dataset](rng, n, float(cfg.noise), k)
     order = rng.permutation(n)
     pts = np.ascontiguousarray(pts[order], dtype=np.float64)
     labels = labels[order]

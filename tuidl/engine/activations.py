@@ -52,7 +52,8 @@ class Activation:
     def name(self) -> str:
         return self.facts.name
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, out: Tensor | None = None) -> Tensor:
+        """a = g(z): a new tensor, or written into `out` (of z's shape) and returned."""
         raise NotImplementedError
 
     def derivative(self, z: Tensor, a: Tensor) -> Tensor:
@@ -70,8 +71,8 @@ class Activation:
 class Tanh(Activation):
     facts = FACTS["tanh"]
 
-    def forward(self, z: Tensor) -> Tensor:
-        return z.tanh()
+    def forward(self, z: Tensor, out: Tensor | None = None) -> Tensor:
+        return torch.tanh(z, out=out)
 
     def derivative(self, z: Tensor, a: Tensor) -> Tensor:
         return 1 - a * a  # tanh'(z) = 1 − tanh²(z)
@@ -83,8 +84,8 @@ class Tanh(Activation):
 class Sigmoid(Activation):
     facts = FACTS["sigmoid"]
 
-    def forward(self, z: Tensor) -> Tensor:
-        return z.sigmoid()
+    def forward(self, z: Tensor, out: Tensor | None = None) -> Tensor:
+        return torch.sigmoid(z, out=out)
 
     def derivative(self, z: Tensor, a: Tensor) -> Tensor:
         return a * (1 - a)  # σ'(z) = σ(z)(1 − σ(z))
@@ -96,8 +97,8 @@ class Sigmoid(Activation):
 class ReLU(Activation):
     facts = FACTS["relu"]
 
-    def forward(self, z: Tensor) -> Tensor:
-        return z.relu()
+    def forward(self, z: Tensor, out: Tensor | None = None) -> Tensor:
+        return z.relu() if out is None else torch.clamp_min(z, 0, out=out)  # torch's relu is clamp_min(z, 0)
 
     def derivative(self, z: Tensor, a: Tensor) -> Tensor:
         return (z > 0).to(z.dtype)  # relu'(z) = [z > 0] (0 at z = 0, as torch)
@@ -109,8 +110,10 @@ class ReLU(Activation):
 class LeakyReLU(Activation):
     facts = FACTS["leaky_relu"]
 
-    def forward(self, z: Tensor) -> Tensor:
-        return torch.nn.functional.leaky_relu(z, LEAKY_SLOPE)
+    def forward(self, z: Tensor, out: Tensor | None = None) -> Tensor:
+        if out is None:
+            return torch.nn.functional.leaky_relu(z, LEAKY_SLOPE)
+        return torch._C._nn.leaky_relu(z, LEAKY_SLOPE, out=out)
 
     def derivative(self, z: Tensor, a: Tensor) -> Tensor:
         d = torch.full_like(z, LEAKY_SLOPE)
@@ -123,8 +126,8 @@ class LeakyReLU(Activation):
 class Linear(Activation):
     facts = FACTS["linear"]
 
-    def forward(self, z: Tensor) -> Tensor:
-        return z  # identity: a is z itself (no copy)
+    def forward(self, z: Tensor, out: Tensor | None = None) -> Tensor:
+        return z if out is None else out.copy_(z)  # identity: a is z itself (no copy unless `out`)
 
     def derivative(self, z: Tensor, a: Tensor) -> Tensor:
         return torch.ones_like(z)
@@ -139,8 +142,8 @@ class Softmax(Activation):
 
     facts = FACTS["softmax"]
 
-    def forward(self, z: Tensor) -> Tensor:
-        return torch.softmax(z, dim=1)
+    def forward(self, z: Tensor, out: Tensor | None = None) -> Tensor:
+        return torch.softmax(z, dim=1, out=out) if out is not None else torch.softmax(z, dim=1)
 
     def derivative(self, z: Tensor, a: Tensor) -> Tensor:
         """The diagonal of the Jacobian, aᵢ(1 − aᵢ), for display only."""

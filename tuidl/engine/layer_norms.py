@@ -26,13 +26,15 @@ class LastStepNorms:
         self._rows = torch.zeros((3, flat.numel()), dtype=flat.dtype, device=flat.device)
         self._grads, self._update, self.before = self._rows
         self._norms: torch.Tensor | None = None  # (layers, 3): ‖dL/dW‖, ‖ΔW‖, ‖W‖
-        starts = [layer.W.storage_offset() - flat.storage_offset() for layer in layers]
+        # each layer's W among the flat entries (b, its last column in the layer's block, is not counted)
+        blocks = [(layer.Wb.storage_offset() - flat.storage_offset(), layer.Wb.shape) for layer in layers]
         self._in_layer: torch.Tensor | None = None
         if flat.numel() <= SMALL_NETWORK:  # (entries, layers): 1 where the entry is in that layer's W
             self._in_layer = torch.zeros((flat.numel(), len(layers)), dtype=flat.dtype, device=flat.device)
-            for i, (start, layer) in enumerate(zip(starts, layers)):
-                self._in_layer[start:start + layer.W.numel(), i] = 1
-        self._layer_rows = [self._rows[:, start:start + layer.W.numel()] for start, layer in zip(starts, layers)]
+            for i, (start, shape) in enumerate(blocks):
+                self._in_layer[start:start + shape.numel(), i].view(shape)[:, :-1] = 1
+        self._layer_rows = [self._rows[:, start:start + shape.numel()].view(3, *shape)[:, :, :-1]
+                            for start, shape in blocks]  # (3, out, in): the rows' entries of each W
 
     def measure(self) -> None:
         """The norms of the step just taken (`before` holds its weights before the update)."""
@@ -42,7 +44,7 @@ class LastStepNorms:
         if self._in_layer is not None:  # a small network: every layer's sums of squares in one product
             self._norms = torch.mm(self._rows.square(), self._in_layer).sqrt_().T
         else:  # a large one, where that product is slow: one norm of each layer's 3 rows
-            self._norms = torch.stack([torch.linalg.vector_norm(rows, dim=1) for rows in self._layer_rows])
+            self._norms = torch.stack([torch.linalg.vector_norm(rows, dim=(1, 2)) for rows in self._layer_rows])
 
     def values(self) -> tuple[list[float] | None, list[float] | None]:
         """(‖dL/dW‖ per layer, ‖ΔW‖/‖W‖ per layer) of the last step measured; (None, None)

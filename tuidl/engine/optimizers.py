@@ -27,35 +27,48 @@ def _fmt(v: object) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def _flat_base(tensors: list[Tensor]) -> Tensor | None:
-    """The 1-D tensor that `tensors` are consecutive, contiguous views of, or None."""
-    if not tensors:
-        return None
-    base = tensors[0]._base
-    if base is None or base.dim() != 1 or not base.is_contiguous():
-        return None
-    offset = base.storage_offset()
+def _covers(flat: Tensor | None, tensors: list[Tensor]) -> bool:
+    """Whether `tensors` are views of the 1-D contiguous `flat` (its storage) that hold
+    each of its entries exactly once, in any layout (e.g. W and b of a Network's layers)."""
+    if flat is None or flat.dim() != 1 or not flat.is_contiguous() or not tensors:
+        return False
+    storage = flat.untyped_storage().data_ptr()
+    if any(t.untyped_storage().data_ptr() != storage or t.dtype != flat.dtype for t in tensors):
+        return False
+    if sum(t.numel() for t in tensors) != flat.numel():
+        return False
+    covered = torch.zeros(flat.numel(), dtype=torch.int32)
     for t in tensors:
-        if t._base is not base or not t.is_contiguous() or t.storage_offset() != offset:
-            return None
-        offset += t.numel()
-    if offset - base.storage_offset() != base.numel():
-        return None
-    return base
+        start = t.storage_offset() - flat.storage_offset()
+        end = start + sum((n - 1) * step for n, step in zip(t.shape, t.stride()))  # its last entry
+        if start < 0 or end >= flat.numel():
+            return False
+        _view_like(covered, t, flat).add_(1)
+    return bool((covered == 1).all())
+
+
+def _view_like(flat: Tensor, t: Tensor, base: Tensor) -> Tensor:
+    """The view of `flat` that `t` is of `base` (same shape, strides and offset)."""
+    return flat.as_strided(t.shape, t.stride(), flat.storage_offset() + t.storage_offset() - base.storage_offset())
 
 
 class Optimizer:
     facts: OptimizerFacts
     state_names: tuple[str, ...] = ()  # the state tensors this rule keeps, torch.optim's names
 
-    def __init__(self, params: list[Tensor], lr: float, options: dict | None = None):
+    def __init__(self, params: list[Tensor], lr: float, options: dict | None = None,
+                 flat: tuple[Tensor, Tensor] | None = None):
+        """`flat`: the 1-D tensors that the parameters and their gradients are views of
+        (Network.flat_params, flat_grads), when they are: a step is then one op per line
+        of the rule. (Views made in torch's inference mode do not know their base.)"""
         self.params = list(params)
         self.lr = float(lr)
         self.options = dict(options or {})
         self.step_count = 0
         self.explain = False
         self.terms: list[dict[str, Tensor]] = [{} for _ in self.params]
-        self._flat_p = _flat_base(self.params)
+        flat_p, self._flat_g_given = flat if flat is not None else (self.params[0]._base if self.params else None, None)
+        self._flat_p = flat_p if _covers(flat_p, self.params) else None
         self._grads_list: list[Tensor] | None = None  # the grads list last seen, and its flat base
         self._flat_g: Tensor | None = None
         self._sizes = [p.numel() for p in self.params]
@@ -99,21 +112,28 @@ class Optimizer:
     # --- the step ----------------------------------------------------------------------
 
     def _split(self, flat: dict[str, Tensor]) -> list[dict[str, Tensor]]:
+        """Per parameter, the views of each flat tensor that hold its entries: laid out as
+        the parameters are in their flat tensor, else one after the other."""
         out: list[dict[str, Tensor]] = [{} for _ in self.params]
         for name, f in flat.items():
             offset = 0
             for i, p in enumerate(self.params):
-                n = p.numel()
-                out[i][name] = f[offset:offset + n].view(p.shape)
-                offset += n
+                if self._flat_p is not None:
+                    out[i][name] = _view_like(f, p, self._flat_p)
+                else:
+                    n = p.numel()
+                    out[i][name] = f[offset:offset + n].view(p.shape)
+                    offset += n
         return out
 
     def _flat_grads(self, grads: list[Tensor]) -> Tensor | None:
         if grads is not self._grads_list:  # a new list: check whether it is one flat tensor
             self._grads_list = grads
-            base = _flat_base(grads)
-            ok = base is not None and self._flat_p is not None and len(grads) == len(self.params) \
-                and all(g.shape == p.shape for g, p in zip(grads, self.params))
+            base = self._flat_g_given if self._flat_g_given is not None else (grads[0]._base if grads else None)
+            ok = self._flat_p is not None and _covers(base, grads) and len(grads) == len(self.params) and all(
+                g.shape == p.shape and g.stride() == p.stride()
+                and g.storage_offset() - base.storage_offset() == p.storage_offset() - self._flat_p.storage_offset()
+                for g, p in zip(grads, self.params))  # laid out as the parameters: updated elementwise
             self._flat_g = base if ok else None
         return self._flat_g
 
@@ -337,11 +357,13 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 }
 
 
-def make_optimizer(name: str, params: list[Tensor], lr: float, options: dict) -> Optimizer:
-    """The optimizer `name` over `params` (options already merged with the defaults)."""
+def make_optimizer(name: str, params: list[Tensor], lr: float, options: dict,
+                   flat: tuple[Tensor, Tensor] | None = None) -> Optimizer:
+    """The optimizer `name` over `params` (options already merged with the defaults);
+    `flat`: see Optimizer."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}")
     options = dict(options)
     if "betas" in options:
         options["betas"] = tuple(float(b) for b in options["betas"])
-    return OPTIMIZERS[name](params, lr, options)
+    return OPTIMIZERS[name](params, lr, options, flat)

@@ -58,17 +58,21 @@ class _Layer:
     """One dense layer of a lane: views of the lane's (V, P) tensors, and the tensors of
     the last forward and backward."""
 
-    __slots__ = ("W", "WT", "a", "activation", "b3", "blocks", "dropout", "gW", "gb", "input", "keep", "mask",
+    __slots__ = ("W", "WT", "WbT", "a", "activation", "b3", "blocks", "dropout", "gW", "gb", "grad_WbT", "input",
+                 "keep", "mask",
                  "softmax", "z")
 
     def __init__(self, params, grads, offset, n_out, n_in, dense, activations, dropouts):
-        V = params.shape[0]
-        nw = n_out * n_in
-        self.W = params[:, offset:offset + nw].view(V, n_out, n_in)
+        V, end = params.shape[0], offset + n_out * (n_in + 1)
+        Wb = params[:, offset:end].view(V, n_out, n_in + 1)  # each variant's [W | b], as in its Network
+        grad_Wb = grads[:, offset:end].view(V, n_out, n_in + 1)
+        self.W = Wb[:, :, :-1]
         self.WT = self.W.transpose(1, 2)
-        self.b3 = params[:, offset + nw:offset + nw + n_out].view(V, 1, n_out)
-        self.gW = grads[:, offset:offset + nw].view(V, n_out, n_in)
-        self.gb = grads[:, offset + nw:offset + nw + n_out]
+        self.WbT = Wb.transpose(1, 2)
+        self.grad_WbT = grad_Wb.transpose(1, 2)
+        self.b3 = Wb[:, :, -1].unsqueeze(1)  # (V, 1, out)
+        self.gW = grad_Wb[:, :, :-1]
+        self.gb = grad_Wb[:, :, -1]
         self.activation = dense.activation
         self.softmax = isinstance(dense.activation, Softmax)
         # the rows of each activation when the variants differ in it: (first row, end row, activation)
@@ -99,15 +103,15 @@ class _Layer:
         r = torch.rand(a.shape[1:], generator=rng, device=a.device, dtype=a.dtype)
         return (r >= p).to(a.dtype).div_(keep)
 
-    def activate(self, z):
-        """a = g(z), each variant's own g."""
+    def activate(self, z, out=None):
+        """a = g(z), each variant's own g: a new tensor, or written into `out`."""
         if self.softmax:
             return torch.softmax(z, dim=-1)
         if self.blocks is None:
-            return self.activation.forward(z)
-        a = torch.empty_like(z)
+            return self.activation.forward(z, out=out)
+        a = torch.empty_like(z) if out is None else out
         for i0, i1, act in self.blocks:
-            a[i0:i1] = act.forward(z[i0:i1])
+            act.forward(z[i0:i1], out=a[i0:i1])
         return a
 
     def chain(self, ga, z, a):
@@ -156,7 +160,7 @@ class _Lane:
             dropouts = [trainers[v].network.layers[i].dropout for v in members]
             self.layers.append(_Layer(self.params, self.grads, offset, dense.n_out, dense.n_in, dense,
                                       activations, dropouts))
-            offset += dense.n_out * dense.n_in + dense.n_out
+            offset += dense.Wb.numel()
         self.loss = network.loss
         l1s = [trainers[v].network.l1 for v in members]
         self.l1 = l1s[0] if len(set(l1s)) == 1 else _column(l1s, self.params)  # number or (V, 1, 1)
@@ -172,6 +176,7 @@ class _Lane:
         self._fuse_square_averages()
         # each group's rows of the weights and gradients, as views made once
         self._updates = [(rule.step, self.params[i0:i1], self.grads[i0:i1]) for i0, i1, rule in self.groups]
+        self._with_ones: dict[int, list[tuple]] = {}  # see inputs_with_ones
 
     def _fuse_square_averages(self) -> None:
         """With two groups or more whose rule has the line v = βv + (1 − β)g² (see
@@ -197,26 +202,49 @@ class _Lane:
                         torch.tensor(weights, dtype=like.dtype, device=like.device))
 
     # -- one step, all members --------------------------------------------------------
+    def inputs_with_ones(self, n: int) -> list[tuple]:
+        """Per layer, for a batch of n rows: every variant's input [x | 1] (V, n, in + 1),
+        its transposed view and the view x, as Network.inputs_with_ones."""
+        buffers = self._with_ones.get(n)
+        if buffers is None:
+            V, like = self.params.shape[0], self.params
+            buffers = []
+            for layer in self.layers:
+                with_ones = torch.ones((V, n, layer.W.shape[2] + 1), dtype=like.dtype, device=like.device)
+                buffers.append((with_ones, with_ones.transpose(1, 2), with_ones[:, :, :-1]))
+            self._with_ones[n] = buffers
+        return buffers
+
     def forward(self, xb: torch.Tensor) -> None:
-        V = self.params.shape[0]
-        x = xb.expand(V, *xb.shape)
+        inputs = self.inputs_with_ones(xb.shape[0])
+        inputs[0][2].copy_(xb.expand(self.params.shape[0], *xb.shape))
         rng = self.dropout_rng
-        for layer in self.layers:
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            with_ones, _, x = inputs[i]
             layer.input = x
-            z = torch.baddbmm(layer.b3, x, layer.WT)  # z = b + x Wᵀ, per variant
-            a = layer.activate(z)
-            layer.z, layer.a = z, a
-            layer.mask = layer.dropout_mask(a, rng)
-            x = a if layer.mask is None else a * layer.mask
+            z = torch.bmm(with_ones, layer.WbT)  # z = [x | 1][W | b]ᵀ = x Wᵀ + b, per variant
+            layer.z = z
+            if i == last:
+                a = layer.activate(z)
+                layer.mask = None
+            else:
+                layer.mask = layer.dropout_mask(z, rng)
+                if layer.mask is None:
+                    a = layer.activate(z, out=inputs[i + 1][2])  # the next layer's x
+                else:
+                    a = layer.activate(z)
+                    torch.mul(a, layer.mask, out=inputs[i + 1][2])
+            layer.a = a
 
     def backward(self, yb: torch.Tensor) -> None:
         layers = self.layers
         out = layers[-1]
         gz = self._loss_grad_z(out.z, out.a, yb)
+        inputs = self.inputs_with_ones(yb.shape[0])
         for i in range(len(layers) - 1, -1, -1):
             layer = layers[i]
-            torch.bmm(gz.transpose(1, 2), layer.input, out=layer.gW)  # ∂L/∂W = δzᵀ x
-            torch.sum(gz, 1, out=layer.gb)  # ∂L/∂b = Σₙ δz
+            torch.bmm(inputs[i][1], gz, out=layer.grad_WbT)  # [∂L/∂W | ∂L/∂b]ᵀ = [x | 1]ᵀ δz
             if i == 0:
                 break
             prev = layers[i - 1]

@@ -63,7 +63,8 @@ class Trainer:
         )
         if exp.model.weights:  # the file's initial weights replace the drawn ones
             self.network.load_state_dict(initial_state(exp))
-        self.optimizer = make_optimizer(t.optimizer, self.network.params(), t.lr, cfg.optimizer_options(t))
+        self.optimizer = make_optimizer(t.optimizer, self.network.params(), t.lr, cfg.optimizer_options(t),
+                                        flat=(self.network.flat_params, self.network.flat_grads))
         self.classification = self.dataset.task != "regression"
         self.x_train, self.y_train = self._tensors(self.dataset.x_train, self.dataset.y_train)
         self.x_val, self.y_val = self._tensors(self.dataset.x_val, self.dataset.y_val)

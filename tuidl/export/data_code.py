@@ -1,118 +1,88 @@
 """The exported script's data section: Python source that makes tuidl's arrays.
 
-A generated dataset is written out as its numpy generator (the one of tuidl.data.datasets,
-with its constants inlined), so that the script draws the same arrays from the same seed;
-the tests hold every generator here equal to tuidl's, array for array. A "points" set is
+A generated dataset is written out as its numpy generator, the source text of
+tuidl.data.datasets' own function and the helpers and constants it uses, so that the
+script draws the same arrays from the same seed and a change to a generator reaches the
+script too (the tests still hold the two equal, array for array). A "points" set is
 written as its points. Any other dataset (a CSV, the digits: read from a file) is written
 as its arrays, as the network gets them, at the end of the script. No torch here.
 """
 from __future__ import annotations
 
+import ast
+import builtins
+import functools
+import inspect
+import symtable
 import textwrap
 
 import numpy as np
 
 from tuidl import config as cfg
 from tuidl.config import Experiment
+from tuidl.data import datasets
 
-# generate(rng, n, noise) -> (points (n, 2), labels (n,)): tuidl.data.datasets' generators.
-GENERATORS = {
-    "circle": '''
-def generate(rng, n, noise):
-    """TF Playground's circle: class 1 inside radius 2.5, class 0 in the ring 3.5 … 5. The
-    label is decided at the point moved by uniform(-5, 5)·noise in x and y."""
-    radius = 5.0
-    n_in, n_out = n - n // 2, n // 2
-    inside = rng.uniform(0, radius * 0.5, n_in)
-    ring = rng.uniform(radius * 0.7, radius, n_out)
-    r = np.concatenate([inside, ring])
-    angle = rng.uniform(0, 2 * np.pi, n)
-    points = np.stack([r * np.sin(angle), r * np.cos(angle)], axis=1)
-    shift = rng.uniform(-radius, radius, (n, 2)) * noise
-    labels = (np.hypot(*(points + shift).T) < radius * 0.5).astype(np.int64)
-    return points, labels
-''',
-    "xor": '''
-def generate(rng, n, noise):
-    """TF Playground's xor: uniform in (-5, 5)², pushed 0.3 away from the axes; class 1
-    where x1·x2 >= 0, decided at the point moved by uniform(-5, 5)·noise."""
-    points = rng.uniform(-5, 5, (n, 2))
-    points += np.where(points > 0, 0.3, -0.3)
-    moved = points + rng.uniform(-5, 5, (n, 2)) * noise
-    labels = (moved[:, 0] * moved[:, 1] >= 0).astype(np.int64)
-    return points, labels
-''',
-    "gauss": '''
-def generate(rng, n, noise):
-    """Gaussian blobs of variance 0.5 … 4 as noise goes 0 … 0.5. Two classes: class 1 at
-    (2, 2), class 0 at (-2, -2); more: CLASSES blobs on a circle of radius 4, class c at
-    the angle 225° + c·360°/CLASSES."""
-    k = CLASSES
-    variance = 0.5 + (4 - 0.5) * noise / 0.5
-    radius = 2 * np.sqrt(2) if k == 2 else 4.0
-    points, labels = [], []
-    for c in range(k):
-        m = n // k + (1 if c < n % k else 0)  # n points split over the classes evenly
-        a = 1.25 * np.pi + 2 * np.pi * c / k
-        centre = np.array([radius * np.cos(a), radius * np.sin(a)])
-        points.append(centre + rng.normal(0.0, np.sqrt(variance), (m, 2)))
-        labels.append(np.full(m, c, dtype=np.int64))
-    return np.concatenate(points), np.concatenate(labels)
-''',
-    "spiral": '''
-def generate(rng, n, noise):
-    """TF Playground's spiral: arm c at radius 5·i/m and angle 1.75·2π·i/m + π + 2πc/CLASSES,
-    jittered by uniform(-1, 1)·noise."""
-    k = CLASSES
-    points, labels = [], []
-    for c in range(k):
-        m = n // k + (1 if c < n % k else 0)  # n points split over the classes evenly
-        i = np.arange(m)
-        r = i / m * 5
-        t = 1.75 * i / m * 2 * np.pi + np.pi + 2 * np.pi * c / k
-        p = np.stack([r * np.sin(t), r * np.cos(t)], axis=1)
-        p += rng.uniform(-1, 1, (m, 2)) * noise
-        points.append(p)
-        labels.append(np.full(m, c, dtype=np.int64))
-    return np.concatenate(points), np.concatenate(labels)
-''',
-    "moons": '''
-def generate(rng, n, noise):
-    """Two interleaving half-moons (as sklearn's make_moons), centred and scaled by 10/3;
-    noise adds gaussian jitter of standard deviation 0.6·noise in moon units."""
-    n0, n1 = n - n // 2, n // 2
-    t0 = rng.uniform(0, np.pi, n0)
-    t1 = rng.uniform(0, np.pi, n1)
-    upper = np.stack([np.cos(t0), np.sin(t0)], axis=1)
-    lower = np.stack([1 - np.cos(t1), 0.5 - np.sin(t1)], axis=1)
-    points = np.concatenate([upper, lower])
-    points += rng.normal(0.0, 0.6 * noise, (n, 2))
-    points = (points - np.array([0.5, 0.25])) * (10 / 3)
-    labels = np.concatenate([np.zeros(n0, np.int64), np.ones(n1, np.int64)])
-    return points, labels
-''',
-    "pass": '''
-def generate(rng, n, noise):
-    """"Will I pass this class?": x1 lectures attended, x2 hours on the final project, both
-    uniform in [0, 12]; P(pass) = σ(s·(x1 + x2 − 8)) with s = 4/(1 + 10·noise), and the
-    label (1 = pass) is drawn from it."""
-    points = rng.uniform(0.0, 12.0, (n, 2))
-    score = points[:, 0] + points[:, 1] - 8.0
-    s = 4.0 / (1.0 + 10.0 * noise)
-    probability = 1.0 / (1.0 + np.exp(-s * score))
-    labels = (rng.uniform(0.0, 1.0, n) < probability).astype(np.int64)
-    return points, labels
-''',
-    "plane": '''
-def generate(rng, n, noise):
-    """TF Playground's regression plane: the target (x1 + x2)/10, read at the point moved by
-    uniform(-6, 6)·noise."""
-    points = rng.uniform(-6.0, 6.0, (n, 2))
-    shift = rng.uniform(-6.0, 6.0, (n, 2)) * noise
-    target = (points + shift).sum(axis=1) / 10.0
-    return points, target
-''',
-}
+# Dataset -> its generator in tuidl.data.datasets, (rng, n, noise, k) -> (points (n, 2),
+# labels (n,)), whose source the script carries; a dataset not here is written as its arrays.
+GENERATORS = dict(datasets.GENERATORS)
+# What the exported script itself provides to the code it carries (it imports numpy as np).
+SCRIPT_NAMES = frozenset(dir(builtins)) | {"np"}
+
+
+def generator_code(generator) -> str:
+    """The source of `generator`, a function of tuidl.data.datasets, with that of every
+    module-level name of datasets.py it uses (helpers, constants), in the file's order.
+    ValueError if it uses a name the script would not have."""
+    definitions = _definitions()
+    needed: set[str] = set()
+    todo = [generator.__name__]
+    while todo:
+        name = todo.pop()
+        if name in needed:
+            continue
+        if name not in definitions:
+            raise ValueError(f"the generator {generator.__name__} uses {name}, which tuidl/data/datasets.py "
+                             "does not define: the exported script cannot carry it")
+        needed.add(name)
+        todo.extend(sorted(_names_used(definitions[name][1]) - SCRIPT_NAMES))
+    pieces = sorted((definitions[name] for name in needed), key=lambda d: d[0])
+    out = ""
+    for i, (_, code, is_def) in enumerate(pieces):
+        if i:
+            out += "\n\n\n" if is_def or pieces[i - 1][2] else "\n"
+        out += code
+    return out + "\n"
+
+
+@functools.cache
+def _definitions() -> dict[str, tuple[int, str, bool]]:
+    """datasets.py's module-level names: name -> (position, source text, whether a def or class)."""
+    source = inspect.getsource(datasets)
+    out = {}
+    for i, node in enumerate(ast.parse(source).body):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            targets, is_def = [node.name], True
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            nodes = node.targets if isinstance(node, ast.Assign) else [node.target]
+            targets, is_def = [t.id for t in nodes if isinstance(t, ast.Name)], False
+        else:
+            continue
+        for name in targets:
+            out[name] = (i, ast.get_source_segment(source, node), is_def)
+    return out
+
+
+def _names_used(code: str) -> set[str]:
+    """The global names a piece of module-level code reads (not the ones it defines)."""
+    top = symtable.symtable(code, "<datasets.py>", "exec")
+    used = {s.get_name() for s in top.get_symbols() if s.is_referenced() and not s.is_assigned()}
+    tables = list(top.get_children())
+    while tables:
+        table = tables.pop()
+        used |= {s.get_name() for s in table.get_symbols() if s.is_global() and s.is_referenced()}
+        tables.extend(table.get_children())
+    return used - {s.get_name() for s in top.get_symbols() if s.is_assigned()}
+
 
 # The input features as numpy expressions of x1, x2 (tuidl.data.features').
 FEATURE_CODE = {
@@ -173,7 +143,13 @@ def data_code(exp: Experiment, dataset=None) -> tuple[str, str]:
 def _generated(exp: Experiment) -> str:
     d = exp.data
     n_train = cfg.n_train(d)
-    classes = f"CLASSES = {d.classes}\n" if d.dataset in ("gauss", "spiral") else ""
+    generator = GENERATORS[d.dataset]
+    classes = f"CLASSES = {d.classes}\n" if d.dataset in cfg.MULTICLASS_DATASETS else ""
+    k = "CLASSES" if classes else str(d.classes)
+    labels = "values to fit" if cfg.is_regression(d) else "class labels"
+    about = textwrap.fill(f"tuidl's generator, copied from tuidl/data/datasets.py: {generator.__name__}(rng, n, "
+                          f"noise, k) draws n points (n, 2) and their {labels} (n,); k is the number of classes.",
+                          88, initial_indent="# ", subsequent_indent="# ")
     return f'''# -- the data ---------------------------------------------------------------------
 # tuidl's "{d.dataset}" dataset: {d.samples} points drawn with numpy's default_rng(DATA_SEED),
 # shuffled with it; the first N_TRAIN train, the rest validate.
@@ -182,13 +158,15 @@ SAMPLES = {d.samples}
 NOISE = {d.noise!r}
 {classes}N_TRAIN = {n_train}  # round(SAMPLES · train fraction {d.train_fraction!r})
 
-{GENERATORS[d.dataset]}
+
+{about}
+{generator_code(generator)}
 {features_code(list(d.features))}
 
 def make_data():
     """(x_train, y_train, x_val, y_val) as numpy arrays, the ones tuidl makes."""
     rng = np.random.default_rng(DATA_SEED)
-    points, labels = generate(rng, SAMPLES, NOISE)
+    points, labels = {generator.__name__}(rng, SAMPLES, NOISE, {k})
     order = rng.permutation(SAMPLES)
     x, y = features(points[order]), labels[order]
     return x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:]

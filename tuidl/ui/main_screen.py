@@ -140,7 +140,10 @@ class MainScreen(Screen):
 
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)
-        self.call_after_refresh(self._check_grid)
+
+    def on_boundary_plane_resized(self, message) -> None:
+        message.stop()
+        self._check_grid()
 
     def _apply_size(self, width: int, height: int) -> None:
         compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT

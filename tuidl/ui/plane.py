@@ -23,6 +23,7 @@ import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
+from textual.message import Message
 from textual.strip import Strip
 
 from tuidl.ui.cached import CachedLinesWidget
@@ -180,6 +181,10 @@ class BoundaryPlane(PointsDrawing, CachedLinesWidget):
     BoundaryPlane > .boundary-plane--axis { color: $text-muted; }
     """
 
+    class Resized(Message):
+        """The heatmap has a new size: whoever asks the engine for the boundary reads `grid_size`
+        anew (a layout change inside the screen resizes the plane without resizing the screen)."""
+
     def __init__(self, *, axes: bool = True, id: str | None = None, classes: str | None = None):
         """axes: ticks and names around the heatmap (False: a small plane, the heatmap alone)."""
         super().__init__(id=id, classes=classes)
@@ -215,6 +220,9 @@ class BoundaryPlane(PointsDrawing, CachedLinesWidget):
         self.boundary = boundary
         self.view = view
         self._invalidate()
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

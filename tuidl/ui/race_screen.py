@@ -219,7 +219,10 @@ class RaceScreen(Screen):
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.height < COMPACT_HEIGHT, "-compact")  # the step-through takes the charts' room
-        self.call_after_refresh(self._ask_grid)
+
+    def on_boundary_plane_resized(self, message) -> None:
+        message.stop()
+        self._ask_grid()
 
     # -- drawing -------------------------------------------------------------------------
     def _header(self) -> None:
