@@ -106,12 +106,9 @@ def _laid_out(widget):
 
 
 def _help_shown(screen) -> bool:
-    from textual.widgets._markdown import MarkdownBlock
-
     from tuidl.ui.help import HelpScreen
 
-    return isinstance(screen, HelpScreen) and any(
-        isinstance(w, MarkdownBlock) for w in screen._compositor.visible_widgets)
+    return isinstance(screen, HelpScreen) and screen.query_one("#help-text") in screen._compositor.visible_widgets
 
 
 async def _time_key(app, key: str, shown) -> float:

@@ -4,7 +4,7 @@ Names, labels, formulas, symbols and update rules as small frozen records, keyed
 name. The engine's classes take their name and formulas from here, config takes its
 lists of names, and the views (forms, diagram, explain) read their text here.
 
-Plain Python only (no torch, no numpy): config.py and the app's first frame import it.
+Plain Python only (no torch, no numpy): tuidl.config and the app's first frame import it.
 Adding an activation, a loss or an optimizer means a record here and a class in the
 engine (tests/test_explain.py checks that both exist and walks each through every phase).
 """

@@ -4,7 +4,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Markdown
+from rich.markdown import Markdown
+from textual.widgets import Static
 
 from tuidl.ui.modal import Modal
 
@@ -95,7 +96,7 @@ class HelpScreen(Modal):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-scroll"):
-            yield Markdown(HELP_TEXT, id="help-text")
+            yield Static(Markdown(HELP_TEXT), id="help-text")
 
     def action_dismiss(self, result=None) -> None:  # type: ignore[override]
         self.dismiss(None)
