@@ -509,8 +509,9 @@ async def test_divergence_is_explained_and_the_step_through_opens_on_that_step()
 
 @async_test
 async def test_the_palette_closing_under_its_own_updates_does_not_crash():
-    """Found by random keys in a real terminal under load: the palette's list-visible watcher
-    ran after its list had gone (NoMatches ended the app)."""
+    """Found by random keys in a real terminal under load: the palette's list-visible watcher,
+    and the search it starts when it opens, ran after its list had gone (NoMatches ended the
+    app)."""
     from textual.command import CommandList
 
     from tuidl.ui.palette import Palette
@@ -526,6 +527,7 @@ async def test_the_palette_closing_under_its_own_updates_does_not_crash():
         palette._list_visible = not palette._list_visible
         palette._start_no_matches_countdown("zzz")
         palette._action_cursor_down()
+        await palette._gather_commands("a").wait()  # the search a key started, still running
         await pilot.pause()
         await pilot.press("escape")
         assert app.screen is app.main and app.is_running

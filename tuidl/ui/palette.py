@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Iterable
 
+from textual import work
 from textual.app import SystemCommand
 from textual.command import CommandPalette
 from textual.css.query import NoMatches
@@ -67,7 +68,8 @@ class Palette(DismissOnce, CommandPalette):
     the command again and pop the main screen (ScreenStackError); a page key that
     arrives while the list of matches is being refilled moves nothing (KeyError); and what
     Textual's palette still does after it has begun to close (a watcher, the "no matches"
-    countdown, a cursor key) finds its widgets gone and does nothing (NoMatches)."""
+    countdown, a cursor key, the search it started) finds its widgets gone and does nothing
+    (NoMatches)."""
 
     def _watch__list_visible(self) -> None:
         with contextlib.suppress(NoMatches):
@@ -76,6 +78,11 @@ class Palette(DismissOnce, CommandPalette):
     async def _watch__show_busy(self) -> None:
         with contextlib.suppress(NoMatches):
             await super()._watch__show_busy()
+
+    @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
+    async def _gather_commands(self, search_value: str) -> None:
+        with contextlib.suppress(NoMatches):  # the search a key or the opening started
+            await CommandPalette._gather_commands.__wrapped__(self, search_value)
 
     def _start_no_matches_countdown(self, search_value: str) -> None:
         with contextlib.suppress(NoMatches):
