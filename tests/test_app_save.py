@@ -309,3 +309,34 @@ async def test_the_experiment_saves_as_toml_from_the_palette(tmp_path, monkeypat
         await pilot.pause()
         assert "experiment saved to circle.toml" in app.last_message
     assert cfg.load(tmp_path / "circle.toml") == app.exp
+
+
+@async_test
+async def test_an_escape_that_reaches_the_save_question_under_another_screen_leaves_it_open(tmp_path, monkeypatch):
+    """Found by random keys in a real terminal under load: escape reached the save field, and
+    before it got to the question's cancel, ctrl+p had opened the palette on top. Textual's
+    dismiss pops the top screen: the palette went instead, and the question, marked closed,
+    never closed again (the app could not quit)."""
+    from tuidl.ui.palette import Palette
+
+    monkeypatch.chdir(tmp_path)
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(app, pilot)
+        await train_epochs(app, 1)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        question = app.screen
+        assert isinstance(question, PathModal)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, Palette)
+        question.action_cancel()  # the late escape
+        await pilot.pause()
+        assert isinstance(app.screen, Palette)  # not popped by the question's cancel
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is question
+        await pilot.press("escape")  # the question still closes
+        await pilot.pause()
+        assert app.screen is app.main and app.is_running

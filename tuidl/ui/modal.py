@@ -14,12 +14,15 @@ from textual.screen import ModalScreen
 
 
 class DismissOnce:
-    """Mixed into a Screen: the first dismiss closes it, later ones do nothing."""
+    """Mixed into a Screen: the first dismiss closes it, later ones do nothing; and so does
+    one that comes while another screen is on top of it (an escape on its way when ctrl+p
+    opened the palette, found under load): it would pop that screen instead, and this one,
+    marked closed, could never close again."""
 
     _dismissing = False
 
     def dismiss(self, result=None) -> AwaitComplete:
-        if self._dismissing:
+        if self._dismissing or self.app.screen is not self:  # type: ignore[attr-defined]
             return AwaitComplete(asyncio.sleep(0))
         self._dismissing = True
         return super().dismiss(result)  # type: ignore[misc]

@@ -46,8 +46,7 @@ class TooSmallScreen(DismissOnce, Screen):
     def check_size(self) -> None:
         width, height = self.app.size
         if not is_too_small(width, height):
-            if self.app.screen is self:
-                self.dismiss()
+            self.dismiss()  # (only when on top: DismissOnce)
             return
         if self.is_mounted:
             self.query_one("#too-small", Static).update(too_small_text(width, height))
