@@ -425,3 +425,26 @@ async def test_loading_optimizer_after_optimizer_shows_the_last_ones_options():
         ids = {w.id for w in app.query("#f-options Input, #f-options Checkbox")}
         assert ids == {f"opt-{n}" for n in cfg.OPTIMIZER_DEFAULTS["adagrad"]}
         assert app.query_one("#opt-eps", Input).value == "1e-10" and app.edits == []
+
+
+@async_test
+async def test_page_keys_before_a_list_is_laid_out_move_nothing():
+    """Found by random keys in a real terminal: PgUp reached a choice's drop-down just opened,
+    before it had laid out its lines (KeyError ended the app). Every list of the forms."""
+    app = Host(cfg.default_experiment())
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = await started(app, pilot)
+        dataset = panel.query_one("#f-dataset", Select)
+        dataset.expanded = True
+        lists = [dataset.query_one(OptionList),  # its drop-down, opened this moment
+                 *(w for w in panel.query(OptionList) if not w.region)]  # lists of tabs not shown yet
+        assert "f-layers" in {w.id for w in lists}
+        for options in lists:
+            assert not options._index_to_line  # not laid out
+            options._move_page(-1)
+            options._move_page(1)
+        await pilot.pause()
+        dataset.expanded = False
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert app.is_running and dataset.value == "circle"

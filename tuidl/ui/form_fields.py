@@ -15,16 +15,15 @@ from textual.widgets import (
     Checkbox,
     Input,
     Label,
-    OptionList,
     RadioButton,
     RadioSet,
     Select,
-    SelectionList,
     Static,
 )
 
 from tuidl import config as cfg
 from tuidl.engine import facts
+from tuidl.ui.lists import Choice, Options, Selections
 
 LAYER = "model.hidden[]."  # a key of the selected layer: "model.hidden[].units"
 SPEED = "speed"  # the speed field is no part of the experiment
@@ -137,7 +136,7 @@ def option_rows(train: cfg.TrainConfig) -> list[Widget]:
 
 
 def choice(key: str, options: list[tuple[str, str]], value: str, fid: str) -> Select:
-    return Select(options, value=value, name=key, id=fid, allow_blank=False, compact=True)
+    return Choice(options, value=value, name=key, id=fid, allow_blank=False, compact=True)
 
 
 # What a generated dataset is drawn with: a lesson's own points (dataset "points") have none of it.
@@ -172,14 +171,14 @@ def data_form(e: cfg.Experiment):
         yield field_row(key, label, fid, row_id=f"row-{fid}")
     yield field_row("train.batch_size", "batch size", "f-batch_size")
     yield Label("input features", classes="form-head", id="features-head")
-    yield SelectionList[str](*[(f, f, f in e.data.features) for f in cfg.FEATURES], name="data.features",
+    yield Selections(*[(f, f, f in e.data.features) for f in cfg.FEATURES], name="data.features",
                              id="f-features", compact=True)
 
 
 def network_form(e: cfg.Experiment):
     """The Net tab: the hidden layers, the selected layer's fields, the output, the init."""
     yield Label("hidden layers (select one)", classes="form-head")
-    yield OptionList(id="f-layers", compact=True)
+    yield Options(id="f-layers", compact=True)
     yield Horizontal(Button("+ add after", id="b-add", compact=True, action="app.add_layer"),
                      Button("− delete", id="b-delete", compact=True, action="app.delete_layer"),
                      classes="button-row")

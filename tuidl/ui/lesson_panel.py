@@ -8,6 +8,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Markdown, OptionList
 from textual.widgets.option_list import Option
 
+from tuidl.ui.lists import Options
 from tuidl.ui.modal import Modal
 
 
@@ -54,7 +55,7 @@ class LessonPicker(Modal):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Lessons: the lecture, step by step (enter opens one, escape closes)")
-            yield OptionList(*[Option(f"{i}. {lesson.title}", id=lesson.name)
+            yield Options(*[Option(f"{i}. {lesson.title}", id=lesson.name)
                                for i, lesson in enumerate(self.lessons, 1)], id="lesson-list")
 
     def on_mount(self) -> None:
