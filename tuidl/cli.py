@@ -616,8 +616,8 @@ def bench(device, epochs, repeats, as_json, startup, live, memory, run_all, runs
     times `?` to the first frame showing the help text; training, then paused (idle).
 
     --memory: the app headless trains the default, then 2→256×4→1, until epoch
-    --memory-epochs; the peak resident memory of the app's process (ru_maxrss) and of
-    its training process (/proc VmHWM, Linux).
+    --memory-epochs; the peak resident memory of the app's process and of its
+    training process (/proc VmHWM, Linux; elsewhere ru_maxrss for the app alone).
     """
     from tuidl.bench import live_rows, memory_rows, print_app_tables, print_table, run_bench, startup_rows
 
