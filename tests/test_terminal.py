@@ -25,14 +25,20 @@ LONG = bool(os.environ.get("TUIDL_LONG_TESTS"))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.fixture(autouse=True)
+def in_a_folder_of_its_own(tmp_path, monkeypatch):
+    """Random keys save and export (ctrl+s, the palette): into the test's folder, not the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 class Terminal:
     def __init__(self, *args: str, size=(120, 40), cwd=None):
-        """cwd: the folder the app runs in (what it saves goes there); tuidl is imported from this checkout."""
+        """cwd: the folder the app runs in (what it saves goes there; by default the test's
+        own); tuidl is imported from this checkout."""
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         env = {k: v for k, v in os.environ.items() if k != "CI"} | {"TERM": "xterm-256color"}
-        if cwd is not None:
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
         self.process = subprocess.Popen([sys.executable, "-m", "tuidl", *args], stdin=slave, stdout=slave,
                                         stderr=slave, env=env, close_fds=True, cwd=cwd)
         os.close(slave)
@@ -144,13 +150,13 @@ def test_fast_random_keys_in_the_race_view_leave_the_app_alive(seed):
     assert b"Traceback" not in term.output
 
 
-def test_random_keys_at_a_persons_pace(tmp_path):
+def test_random_keys_at_a_persons_pace():
     """Seeded random keys 0–30 ms apart (1,000 with TUIDL_LONG_TESTS=1, else 200), the race view
-    (R) and the save question (ctrl+s, whose file goes to tmp_path) among them; the training
+    (R) and the save question (ctrl+s, whose file goes to the test's folder) among them; the training
     process is the real one. The app stays alive and quits with status 0."""
     rng = random.Random(1000)
     keys = KEYS + ["R", "\x13", "\x13"]
-    term = started_in(tmp_path)
+    term = started()
     for i in range(1000 if LONG else 200):
         os.write(term.master, rng.choice(keys).encode())
         end = time.monotonic() + rng.uniform(0, 0.03)
@@ -164,6 +170,3 @@ def test_random_keys_at_a_persons_pace(tmp_path):
     assert term.quit() == 0, term.tail()
     assert b"Traceback" not in term.output
 
-
-def started_in(folder) -> Terminal:
-    return started(cwd=folder)
