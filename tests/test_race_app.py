@@ -20,6 +20,16 @@ def race_exp(epochs: int = 4):
     return exp
 
 
+async def shown_when(app, ready, seconds: float = 10) -> str:
+    """The screen's text once ready(text) holds: a table redraws its rows when the app is idle."""
+    for _ in range(int(seconds / 0.05)):
+        text = flat(screen_text(app))
+        if ready(text):
+            break
+        await asyncio.sleep(0.05)
+    return text
+
+
 def cell_text(cell) -> str:
     return cell.plain if hasattr(cell, "plain") else str(cell)
 
@@ -39,9 +49,8 @@ async def test_an_experiment_with_a_race_opens_as_one_and_shows_the_engines_numb
         for v, row in enumerate(alone.table()):
             shown = [cell_text(c) for c in table.get_row_at(v)]
             assert shown == [cell_text(c) for c in table_cells(v, row)]
-        text = flat(screen_text(app))
-        assert "4 variants · epoch 4/4 · finished" in text
-        assert "■ adam lr=0.1" in text and text.count(" finished") == 5  # the header and four rows
+        text = await shown_when(app, lambda t: t.count(" finished") == 5)  # the header and four rows
+        assert "4 variants · epoch 4/4 · finished" in text and "■ adam lr=0.1" in text
         assert all(b is not None and b.shape[0] > 0 for b in screen.progress.boundaries)
         await pilot.press("escape")
         assert app.screen is app.main
