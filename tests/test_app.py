@@ -69,6 +69,26 @@ async def test_skeleton_first_and_keys_pressed_on_it_change_nothing():
 
 
 @async_test
+async def test_a_tab_key_shows_its_tab_with_no_sliding_underline(monkeypatch):
+    """The underline's slide was some 18 frames after each tab key, and the next key waited
+    behind them; TEXTUAL_ANIMATIONS, where a person sets it, still decides."""
+    from textual.widgets._tabs import Underline
+
+    monkeypatch.delenv("TEXTUAL_ANIMATIONS", raising=False)
+    slides = []
+    monkeypatch.setattr(Underline, "animate", lambda self, attribute, *args, **kwargs: slides.append(attribute))
+    app = TuidlApp(small_exp(), in_process=True, deterministic=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        for key, tab in (("3", "tab-training"), ("1", "tab-data"), ("2", "tab-network")):
+            await pilot.press(key)
+            assert widget(app, "#tabs").active == tab
+        assert slides == []
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "full")
+    assert TuidlApp(small_exp()).animation_level == "full"
+
+
+@async_test
 async def test_first_frame_then_engine_loads_in_its_own_process():
     app = TuidlApp(small_exp(), deterministic=True)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -390,6 +410,8 @@ async def test_help_and_command_palette():
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         assert "thread" not in flat(screen_text(app))
+        # opaque: the screen under it, blended anew with every snapshot, took most of the CPU
+        assert app.screen.styles.background.a == 1
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import os
 import sys
 import time
 from pathlib import Path
@@ -66,6 +67,10 @@ class TuidlApp(PointsActions, SaveActions, EngineEvents, TooSmallGuard, App):  #
         details on screen (snapshots). in_process: train in a thread of this process, not a child
         process (tests)."""
         super().__init__()
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            # The tabs' underline slides for 0.3 s after each tab key: some 18 frames that the
+            # next key waits behind (and bytes over SSH). TEXTUAL_ANIMATIONS=full brings it back.
+            self.animation_level = "none"
         self.lesson = lesson
         self.exp = copy.deepcopy(exp) if exp is not None else cfg.default_experiment()
         self.path = path

@@ -35,7 +35,7 @@ class PathModal(Modal):
     replaced. Whether the folder can be written is found out by writing."""
 
     DEFAULT_CSS = """
-    PathModal { align: center middle; background: $background 50%; }
+    PathModal { align: center middle; }
     PathModal > #path-box {
         width: 72; max-width: 100%; height: auto; padding: 0 1;
         border: round $accent; border-title-color: $accent; background: $panel;
@@ -104,7 +104,7 @@ class QuitModal(Modal):
     throws the training away."""
 
     DEFAULT_CSS = """
-    QuitModal { align: center middle; background: $background 50%; }
+    QuitModal { align: center middle; }
     QuitModal > #quit-box {
         width: 64; max-width: 100%; height: auto; padding: 0 1;
         border: round $warning; border-title-color: $warning; background: $panel;

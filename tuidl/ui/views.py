@@ -10,7 +10,6 @@ import math
 import time
 from typing import TYPE_CHECKING
 
-from rich.table import Table
 from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -100,31 +99,37 @@ class Stats(QuietStatic):
     def show(self, snap: Snapshot | None, deterministic: bool) -> None:
         from tuidl.ui.colors import BLUE, ORANGE, hex_color
 
-        table = Table.grid(padding=(0, 1))
-        table.add_column(style="dim")
-        table.add_column(justify="right")
-        table.add_column(justify="right")
-        table.add_row("", Text("train", style=f"bold {hex_color(BLUE)}"), Text("valid.", style=f"bold {hex_color(ORANGE)}"))
+        rows: list[tuple[str, str | Text, str | Text]] = [
+            ("", Text("train", style=f"bold {hex_color(BLUE)}"), Text("valid.", style=f"bold {hex_color(ORANGE)}"))]
         last = snap.history[-1] if snap is not None and snap.history else None
         if last is None:
-            table.add_row("loss", "–", "–")
+            rows.append(("loss", "–", "–"))
         else:
-            table.add_row("loss", _num(last.train_loss, ".4f"), _num(last.val_loss, ".4f"))
+            rows.append(("loss", _num(last.train_loss, ".4f"), _num(last.val_loss, ".4f")))
             # an accuracy next to a loss that is not a number would say nothing true
             if last.train_accuracy is not None and _finite(last.train_loss, last.val_loss):
-                table.add_row("accuracy", _num(last.train_accuracy, ".3f"), _num(last.val_accuracy, ".3f"))
+                rows.append(("accuracy", _num(last.train_accuracy, ".3f"), _num(last.val_accuracy, ".3f")))
             elif last.train_r2 is not None:  # regression: the share of the targets' variance explained
-                table.add_row("R²", _num(last.train_r2, ".3f"), _num(last.val_r2, ".3f"))
-        box = Table.grid()
-        epoch = Text.assemble(("epoch ", "dim"), (epoch_text(snap) if snap is not None else "0", "bold"))
+                rows.append(("R²", _num(last.train_r2, ".3f"), _num(last.val_r2, ".3f")))
+        epoch = epoch_text(snap) if snap is not None else "0"
         state = state_text(snap, deterministic)
-        box.add_row(epoch)
-        box.add_row(table)
-        box.add_row(state)
-        cells = tuple(str(cell) for column in table.columns for cell in column.cells)
+        key = (epoch, rows[1:], state)
+        if key == self._shown:
+            return
+        # Plain lines in columns, not a rich Table: this is drawn with every snapshot while
+        # training, and a Table took 4 ms of each frame to lay out.
+        widths = [max(len(str(row[c])) for row in rows) for c in range(3)]
+        text = Text.assemble(("epoch ", "dim"), (epoch, "bold"), "\n")
+        for label, train, valid in rows:
+            text.append(label.ljust(widths[0]), style="dim")
+            for cell, width in ((train, widths[1]), (valid, widths[2])):
+                text.append(" " * (1 + width - len(str(cell))))
+                text.append(cell)  # (a Text keeps its own style)
+            text.append("\n")
+        text.append_text(state)
         # a layout only when the height changes (a row more or less)
-        self.show_if_changed(box, (epoch, cells, state), layout=table.row_count != getattr(self, "_rows", None))
-        self._rows = table.row_count
+        self.show_if_changed(text, key, layout=len(rows) != getattr(self, "_rows", None))
+        self._rows = len(rows)
 
 
 class FiguresLine(QuietStatic):

@@ -40,7 +40,7 @@ def shown_value(value: object) -> str:
 
 class WeightEditor(Modal):
     DEFAULT_CSS = """
-    WeightEditor { align: center middle; background: $background 50%; }
+    WeightEditor { align: center middle; }
     WeightEditor > #weight-box {
         width: 48; height: auto; padding: 0 1;
         border: round $accent; border-title-color: $accent; background: $panel;
