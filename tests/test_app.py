@@ -544,7 +544,7 @@ async def test_the_palette_closing_under_its_own_updates_does_not_crash():
         await pilot.press("ctrl+p")
         await pilot.pause()
         palette = app.screen
-        assert isinstance(palette, Palette)
+        assert isinstance(palette, Palette) and palette.styles.background.a == 1  # as the modal screens
         await palette.query_one(CommandList).remove()  # as when the palette is being taken down
         palette._list_visible = not palette._list_visible
         palette._start_no_matches_countdown("zzz")

@@ -69,7 +69,9 @@ class Palette(DismissOnce, CommandPalette):
     arrives while the list of matches is being refilled moves nothing (KeyError); and what
     Textual's palette still does after it has begun to close (a watcher, the "no matches"
     countdown, a cursor key, the search it started) finds its widgets gone and does nothing
-    (NoMatches)."""
+    (NoMatches). On a plain background, as the app's modal screens are (tuidl/ui/modal.py)."""
+
+    DEFAULT_CSS = "Palette { background: $background; }"
 
     def _watch__list_visible(self) -> None:
         with contextlib.suppress(NoMatches):
