@@ -113,9 +113,6 @@ class Stats(QuietStatic):
                 rows.append(("R²", _num(last.train_r2, ".3f"), _num(last.val_r2, ".3f")))
         epoch = epoch_text(snap) if snap is not None else "0"
         state = state_text(snap, deterministic)
-        key = (epoch, rows[1:], state)
-        if key == self._shown:
-            return
         # Plain lines in columns, not a rich Table: this is drawn with every snapshot while
         # training, and a Table took 4 ms of each frame to lay out.
         widths = [max(len(str(row[c])) for row in rows) for c in range(3)]
@@ -128,7 +125,7 @@ class Stats(QuietStatic):
             text.append("\n")
         text.append_text(state)
         # a layout only when the height changes (a row more or less)
-        self.show_if_changed(text, key, layout=len(rows) != getattr(self, "_rows", None))
+        self.show_if_changed(text, (epoch, rows[1:], state), layout=len(rows) != getattr(self, "_rows", None))
         self._rows = len(rows)
 
 
