@@ -448,3 +448,21 @@ async def test_page_keys_before_a_list_is_laid_out_move_nothing():
         await pilot.press("pagedown")
         await pilot.pause()
         assert app.is_running and dataset.value == "circle"
+
+
+@async_test
+async def test_editing_keys_typed_fast_apply_in_the_order_typed():
+    """Found in a real terminal: keys bound in the field (home, ctrl+k, backspace) bubble to
+    the app before they act, and letters typed right behind them went in first ("C-a C-k 500"
+    left the field empty). Textual issue 6605."""
+    from textual import events
+
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot, "training")
+        field = await type_into(pilot, app, "#f-lr", "12")
+        for key, char in (("home", None), ("9", "9"), ("ctrl+k", None), ("5", "5"), ("backspace", None),
+                          ("backspace", None), ("7", "7")):
+            app._driver.send_message(events.Key(key, char))  # no pause between them, as a terminal sends them
+        await pilot.pause(0.2)
+        assert field.value == "7"
