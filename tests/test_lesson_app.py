@@ -40,7 +40,9 @@ async def test_lesson_picker_opens_a_lesson_with_its_text():
         await start(app, pilot)
         await pilot.press("l")
         await pilot.pause()
-        assert "perceptron" in flat(screen_text(app)).lower()
+        shown = flat(screen_text(app))
+        assert "perceptron" in shown.lower()
+        assert "escape" in shown and "closes)" in shown  # the whole heading, wrapped, not cut
         await pilot.press("enter")  # the first lesson
         await settle(app)
         exp, lesson = lessons.load("perceptron")

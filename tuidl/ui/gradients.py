@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from tuidl.ui.chart import MAX_POINTS_PER_COLUMN, PlotextChart, epoch_ticks
+from tuidl.ui.chart import PlotextChart, chart_text
 from tuidl.ui.colors import BLUE, CLASS_COLORS, ORANGE, hex_color
 
 if TYPE_CHECKING:
@@ -41,6 +41,12 @@ def decade_label(exponent: int) -> str:
     if -2 <= exponent <= 2:
         return f"{10.0 ** exponent:g}"
     return f"1e{exponent}"
+
+
+def _decades(low: float, high: float, rows: int) -> tuple[list[int], list[str]]:
+    """The y ticks of a chart of `rows` rows: a decade every other row at most."""
+    decades = decade_ticks(low, high, max(2, (rows + 1) // 2))
+    return decades, [decade_label(d) for d in decades]
 
 
 def decade_ticks(low: float, high: float, most: int) -> list[int]:
@@ -98,40 +104,11 @@ class GradientChart(PlotextChart):
 
     def _draw(self) -> Text:
         w, h = self.content_size.width, self.content_size.height
-        series = [s for s in self.series if len(s[1]) > 0]
-        if w < 16 or h < 5 or not series:
+        if w < 16 or h < 5 or not any(len(s[1]) for s in self.series):
             empty = f"{self.left_out} values of 0 or not finite, none to draw" if self.left_out else self.empty_text
             return Text(f"{self.title}: {empty}", style="dim")
-        import plotext as plt
-
-        f = plt.figure
-        f.clear()
-        f.plot_size(w, h - 1)  # the last line is the legend
-        f.theme("dark")
-        limit = max(2, w * MAX_POINTS_PER_COLUMN)
-        for _, xs, ys, rgb in series:
-            if len(xs) > limit:  # thin evenly, keeping the last point
-                step = len(xs) / limit
-                keep = sorted({int(i * step) for i in range(limit)} | {len(xs) - 1})
-                xs, ys = [xs[i] for i in keep], [ys[i] for i in keep]
-            if len(xs) == 1:
-                xs, ys = xs * 2, ys * 2
-            sig = f.signal(list(xs), list(ys), marker=plt.marker("braille", rgb))
-            sig.lines()
-            f.draw(sig)
-        xs_all = [x for _, xs, _, _ in series for x in xs]
-        ys_all = [y for _, _, ys, _ in series for y in ys]
-        positions = epoch_ticks(min(xs_all), max(xs_all), max(2, w // 10))
-        f.ruler("x").ticks(positions, [str(p) for p in positions])
-        decades = decade_ticks(min(ys_all), max(ys_all), max(2, (h - 4) // 2))
-        f.ruler("y").ticks(decades, [decade_label(d) for d in decades])
-        f.legend(active=False)
         title = self.title + (f" · {self.left_out} values of 0 or not finite not drawn" if self.left_out else "")
-        f.title(title)
-        try:
-            text = Text.from_ansi(f.build().string(), no_wrap=True, end="")
-        except Exception as err:  # noqa: BLE001 - a chart problem must never crash the app
-            return Text(f"{self.title}: chart unavailable ({err})", style="dim")
+        text = chart_text(self.series, w, h - 1, title, y_ticks=_decades)  # the last line is the legend
         text.rstrip()
         text.append("\n")
         text.append_text(self.legend())

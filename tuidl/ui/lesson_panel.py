@@ -44,6 +44,7 @@ class LessonPicker(Modal):
         width: 64; max-width: 100%; height: auto; max-height: 80%;
         border: round $accent; background: $surface; padding: 0 1;
     }
+    LessonPicker Label { width: 100%; }  /* wraps in the box, never cut */
     LessonPicker OptionList { height: auto; max-height: 20; }
     """
 
