@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import tempfile
 import tomllib
 from dataclasses import asdict
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import tomli_w
 
 from tuidl import inline
+from tuidl.paths import write_atomic
 
 from .errors import _MISSING, ConfigError, _unknown
 from .rules import fill_file_data
@@ -214,17 +214,5 @@ def save(exp: Experiment, path: str | os.PathLike) -> None:
     if exp.data.path and os.path.isabs(exp.data.path):
         exp = copy.deepcopy(exp)
         exp.data.path = Path(os.path.relpath(exp.data.path, os.path.abspath(directory))).as_posix()
-    text = dumps(exp)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    text = dumps(exp).encode("utf-8")
+    write_atomic(p, lambda f: f.write(text))

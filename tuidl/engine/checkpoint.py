@@ -15,7 +15,6 @@ import glob
 import io
 import json
 import os
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuidl import config as cfg
 from tuidl.config import ConfigError, Experiment
+from tuidl.paths import write_atomic
 
 if TYPE_CHECKING:
     from tuidl.data import Dataset
@@ -147,20 +147,15 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike) -> None:
     info = {"format": FORMAT, "version": VERSION, "epoch": trainer.epoch, "steps": trainer.step_count,
             "status": trainer.status}
     path = Path(path)
+
+    def write(f) -> None:
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(INFO, json.dumps(info, indent=1) + "\n")
+            zf.writestr(EXPERIMENT, cfg.dumps(trainer.exp))
+            zf.writestr(STATE, state.getvalue(), compress_type=zipfile.ZIP_STORED)
+
     # .NAME.PID.XXXXXXXX.tmp: the process id tells a later save whether its writer is gone
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr(INFO, json.dumps(info, indent=1) + "\n")
-                zf.writestr(EXPERIMENT, cfg.dumps(trainer.exp))
-                zf.writestr(STATE, state.getvalue(), compress_type=zipfile.ZIP_STORED)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, write, tag=f"{os.getpid()}.")
     remove_leftovers(path)
 
 

@@ -8,9 +8,10 @@ weights does, and is imported only then. No Textual.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from tuidl.paths import write_atomic
 
 from .script import linear_indices, script_text
 
@@ -51,8 +52,8 @@ def export(trainer: Any, code_path: str | os.PathLike, weights_path: str | os.Pa
         import torch
 
         state = sequential_state_dict(trainer.exp, trainer.network.state_dict())
-        _write_atomic(weights_path, lambda f: torch.save(state, f))
-    _write_atomic(code_path, lambda f: f.write(text.encode("utf-8")))
+        write_atomic(weights_path, lambda f: torch.save(state, f))
+    write_atomic(code_path, lambda f: f.write(text.encode("utf-8")))
 
 
 def _relative_to(path: Path, folder: Path) -> str:
@@ -60,21 +61,3 @@ def _relative_to(path: Path, folder: Path) -> str:
         return os.path.relpath(path, folder)
     except ValueError:  # another drive (Windows)
         return str(path)
-
-
-def _write_atomic(path: Path, write: Callable[[Any], Any]) -> None:
-    """A temporary file in the same folder, renamed over `path`: never half a file. An
-    OSError names `path`, not the temporary file."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as err:
-        raise OSError(err.errno, err.strerror, str(path)) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException as err:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise OSError(err.errno, err.strerror, str(path)) from None
-        raise
