@@ -188,7 +188,7 @@ def test_parse_vary():
         ([], "nothing to race"),
         (["lr"], "expected KEY=V1,V2"),
         (["=1"], "expected KEY=V1,V2"),
-        (["speed=1,2"], "unknown key 'speed'"),
+        (["speed=1,2"], "^--vary 'speed=1,2': race: unknown key 'speed'"),  # --vary said once
         (["lr=0.1,,0.2"], "empty value"),
         (["lr=0.1,0.1"], "appears twice"),
         (["lr=1", "lr=2"], "varied twice"),

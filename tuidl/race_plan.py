@@ -38,9 +38,9 @@ def parse_vary(items: list[str]) -> dict[str, list[str]]:
         if key in vary:
             raise RaceError(f"--vary {item!r}: {key} is varied twice")
         vary[key] = [v.strip() for v in text.split(",")]
-        problem = cfg.race_problem({key: vary[key]}, "--vary")
+        problem = cfg.race_problem({key: vary[key]}, f"--vary {item!r}")
         if problem:
-            raise RaceError(f"--vary {item!r}: {problem}")
+            raise RaceError(problem)
     if not vary:
         raise RaceError("nothing to race: give at least one --vary KEY=V1,V2")
     problem = cfg.race_problem(vary, "--vary")
