@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from conftest import async_test, flat, screen_text, settle, small_exp, start, train_epochs, widget
 
+from textual.widgets import Button
+
 from tuidl.ui.app import TuidlApp
 from tuidl.ui.too_small import TooSmallScreen
 
@@ -48,6 +50,14 @@ async def test_60x20_is_usable():
         await pilot.press("escape")
         await pilot.pause()
         _inside_and_apart(app, 60, 20)
+        await pilot.press("q")  # trained and not saved: the quit question, its three answers whole
+        await pilot.pause()
+        box = app.screen.query_one("#quit-box").content_region
+        for button in app.screen.query(Button):
+            assert box.contains_region(button.region), str(button.label)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.main
 
 
 @async_test

@@ -110,7 +110,7 @@ class QuitModal(Modal):
         border: round $warning; border-title-color: $warning; background: $panel;
     }
     QuitModal #quit-buttons { height: auto; margin-top: 1; }
-    QuitModal Button { margin: 0 1 0 0; width: auto; }
+    QuitModal Button { margin: 0 1 0 0; width: auto; min-width: 0; }  /* the three fit in 60 columns */
     """
     BINDINGS = [
         Binding("s", "choose('save')", "save and quit"),
@@ -131,7 +131,7 @@ class QuitModal(Modal):
             with Horizontal(id="quit-buttons"):
                 yield Button("s  save and quit", id="quit-save", variant="primary", compact=True)
                 yield Button("d  quit without saving", id="quit-discard", variant="error", compact=True)
-                yield Button("esc  cancel", id="quit-cancel", compact=True)
+                yield Button("esc  back", id="quit-cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#quit-save", Button).focus()
