@@ -76,7 +76,7 @@ class SidePanel(Vertical):
     SidePanel .field-label { width: 14; padding: 0 1 0 0; color: $text-muted; }
     SidePanel .field-row.-wide > .field-label { width: 100%; }
     SidePanel .field-row Input, SidePanel .field-row Select { width: 1fr; }
-    SidePanel .form-head { color: $text-accent; text-style: bold; }
+    SidePanel .form-head { width: 100%; color: $text-accent; text-style: bold; }  /* wraps, never cut */
     SidePanel .form-info { color: $text-muted; margin: 0 0 1 0; }
     SidePanel .button-row { height: 1; margin: 1 0; }
     SidePanel .button-row Button { margin: 0 1 0 0; width: auto; }
