@@ -99,8 +99,9 @@ def value_ticks(lo: float, hi: float, rows: int, most: int = 5) -> tuple[list[fl
     """Up to `most` y ticks, each exactly the value of the row it is drawn on, and their labels.
 
     plotext puts a tick on the row nearest to it, row r (from the bottom) standing for
-    lo + r·(hi − lo)/(rows − 1). Its own ticks are evenly spaced values instead, so on a
-    chart of fewer rows than ticks a row was labelled with a value of its neighbour."""
+    lo + r·(hi − lo)/(rows − 1). Its own ticks are evenly spaced values, which fall between
+    rows: a row's label was up to half a row off, and on a chart of fewer rows than ticks
+    it was a value of the neighbouring row."""
     if rows < 2 or not hi > lo:
         return [hi], [f"{hi:.4g}"]
     count = min(rows, most)
