@@ -67,3 +67,24 @@ async def run_until_it_stops(pilot, app, seconds: float = 10) -> None:
 
 settle = headless.settle
 train_epochs = headless.train_epochs
+
+
+def send_burst(app, *keys: str) -> None:
+    """Keys as a terminal sends them typed fast: all at once, none waiting for the app to
+    answer the one before (Pilot's press waits after each key, which hides what this finds).
+    Key names as Pilot's press takes them ("v", "ctrl+a", "=", "enter")."""
+    import unicodedata
+
+    from textual import events
+    from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+
+    for key in keys:
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)
+        try:
+            char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+        except KeyError:
+            char = key if len(key) == 1 else None
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)

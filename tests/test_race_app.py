@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.conftest import async_test, flat, screen_text, small_exp, start
+from tests.conftest import async_test, flat, screen_text, send_burst, small_exp, start
 from tuidl import config as cfg
 from tuidl.engine.race import Race
 from tuidl.ui.app import TuidlApp
@@ -116,6 +116,19 @@ async def test_the_vary_field_takes_a_race_and_hands_the_keys_back():
         await pilot.press("space")  # a race key again, not typed into the field
         await race_until(app, lambda p: p.epoch >= 1)
         await asyncio.sleep(0)
+
+
+@async_test
+async def test_a_vary_typed_fast_right_after_v_goes_into_the_field():
+    """Found in a real terminal: `v` then a race typed at once went to the race's keys
+    (r restarted it), because the field took the focus only after the keys behind `v`."""
+    app = TuidlApp(race_exp(), in_process=True, deterministic=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        screen = await race_until(app, lambda p: p.names)
+        send_burst(app, "v", "ctrl+a", "ctrl+k", *"lr=0.5,2", "enter")
+        await race_until(app, lambda p: p.names == ("lr=0.5", "lr=2"), timeout=10)
+        assert app.exp.race == {"lr": ["0.5", "2"]} and not screen.query_one("#race-vary").has_focus
 
 
 @async_test

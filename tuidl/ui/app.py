@@ -25,6 +25,7 @@ from textual.screen import Screen
 from tuidl import config as cfg
 from tuidl.config import ConfigError, Experiment
 from tuidl.ui.engine_events import EngineEvent, EngineEvents
+from tuidl.ui.keys_follow_focus import KeysFollowFocus
 from tuidl.ui.main_screen import MainScreen
 from tuidl.ui.points_actions import PointsActions
 from tuidl.ui.save import SaveActions
@@ -39,7 +40,7 @@ GC_FULL_EVERY = 100  # collections of the middle generation per full one (Python
 SOURCE = "refused"  # the name a refused form value is reported under
 
 
-class TuidlApp(PointsActions, SaveActions, EngineEvents, TooSmallGuard, App):  # SaveActions: ctrl+s, and a quit that asks
+class TuidlApp(KeysFollowFocus, PointsActions, SaveActions, EngineEvents, TooSmallGuard, App):  # SaveActions: ctrl+s, and a quit that asks
     # TooSmallGuard: below 60×20, a "terminal too small" screen covers the app until it is larger
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere work too
     TITLE = "tuidl"

@@ -23,6 +23,7 @@ from textual.widgets import (
 
 from tuidl import config as cfg
 from tuidl.engine import facts
+from tuidl.ui.inputs import HandsBackInput
 from tuidl.ui.lists import Choice, Options, Selections
 
 LAYER = "model.hidden[]."  # a key of the selected layer: "model.hidden[].units"
@@ -39,48 +40,6 @@ def format_value(v: object) -> str:
     if isinstance(v, (tuple, list)):
         return ", ".join(format_value(x) for x in v)
     return str(v)
-
-
-class HandsBackInput(Input):
-    """An Input that, once Enter or Escape has handed the keyboard back, leaves the keys
-    typed right after them to the app. A person types on before the field has lost its
-    focus (a real terminal, fast keys: "9", enter, "1" went into the field as "91" and the
-    tab never changed); Pilot waits after each key, and never saw it."""
-
-    handed_back = False
-
-    def on_focus(self) -> None:
-        self.handed_back = False
-
-    def hand_back(self) -> None:
-        self.handed_back = True
-        self.screen.set_focus(None)
-
-    def check_consume_key(self, key: str, character: str | None) -> bool:
-        return not self.handed_back and super().check_consume_key(key, character)
-
-    async def _on_key(self, event) -> None:
-        # Textual calls Input's own _on_key after this one unless the default is prevented.
-        if event.key in ("enter", "escape"):
-            # handed back now, not when the binding's action runs: that comes once the key
-            # has bubbled up, and the keys typed behind it are in this field's queue already
-            self.handed_back = True
-        elif self.handed_back:
-            if event.is_printable:
-                event.prevent_default()  # not the field's: it bubbles up to the app's bindings
-        elif await self._run_own_binding(event.key):
-            # The field's editing keys (home, ctrl+k, backspace…) act here, in turn: bubbled
-            # up to the app first, they acted after the letters typed behind them (Textual
-            # issue 6605: "C-a C-k 500" in a real terminal left the field empty).
-            event.prevent_default()
-            event.stop()
-
-    async def _run_own_binding(self, key: str) -> bool:
-        """Runs this field's own (non-priority) binding of `key`, as the app would; True if one ran."""
-        for binding in self._bindings.key_to_bindings.get(key, ()):
-            if not binding.priority and await self.app.run_action(binding.action, self):
-                return True
-        return False
 
 
 class FieldInput(HandsBackInput):

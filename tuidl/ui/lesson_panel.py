@@ -63,7 +63,7 @@ class LessonPicker(Modal):
         options = self.query_one(OptionList)
         names = [lesson.name for lesson in self.lessons]
         options.highlighted = names.index(self.current) if self.current in names else 0
-        options.focus()
+        self.set_focus(options)  # now: the keys typed behind l are on their way
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

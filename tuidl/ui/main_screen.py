@@ -380,7 +380,7 @@ class MainScreen(Screen):
     def action_focus_diagram(self) -> None:
         """The diagram's cursor: move over layers, neurons and links, edit a weight, view a neuron."""
         if self.filled:
-            self.query_one("#diagram").focus()
+            self.set_focus(self.query_one("#diagram"))  # now, not once the keys typed behind w are handled
 
     def action_tab(self, tab: str) -> None:
         if self.forms_ready:

@@ -27,7 +27,7 @@ from tuidl.race_plan import RaceError, parse_vary, vary_text
 from tuidl.session import commands as c
 from tuidl.session.race_worker import RaceProgress, StepVariant
 from tuidl.ui.engine_events import EngineEvent
-from tuidl.ui.form_fields import HandsBackInput
+from tuidl.ui.inputs import HandsBackInput
 from tuidl.ui.lesson_panel import LessonPanel
 from tuidl.ui.race_view import RaceCharts, RacePlanes, RaceTable
 from tuidl.ui.stepthrough import StepThroughPanel
@@ -324,7 +324,7 @@ class RaceScreen(Screen):
             table.move_cursor(row=(table.cursor_row + delta) % table.row_count)
 
     def action_edit_vary(self) -> None:
-        self.query_one(VaryInput).focus()
+        self.set_focus(self.query_one(VaryInput))  # now, not once the keys typed behind v are handled
 
     def action_back(self) -> None:
         if self.stepping:
@@ -343,7 +343,7 @@ class RaceScreen(Screen):
             vary = parse_vary(field.value.split())
         except RaceError as err:
             self.say(f"{str(err).removeprefix('--vary ')} (escape restores the race in use)", error=True)
-            field.focus()
+            self.set_focus(field)
             return
         field.in_use = field.value = vary_text(vary)
         self.exp.race = vary

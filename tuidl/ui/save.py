@@ -20,6 +20,7 @@ from textual.widgets import Button, Input, Static
 
 from tuidl import config as cfg
 from tuidl.paths import shown_path
+from tuidl.ui.inputs import OrderedInput
 from tuidl.ui.modal import Modal
 
 
@@ -61,11 +62,12 @@ class PathModal(Modal):
         with Vertical(id="path-box") as box:
             box.border_title = self.title_text
             yield Static(self.what, id="path-what")
-            yield Input(self.default, id="path-input", select_on_focus=False)
+            # its own editing keys act in the order typed (ctrl+a ctrl+k then a name, fast)
+            yield OrderedInput(self.default, id="path-input", select_on_focus=False)
             yield Static(self.HINT, id="path-hint")
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        self.set_focus(self.query_one(Input))  # now: the name may be typed right behind ctrl+s
 
     def _hint(self, text: str, error: bool) -> None:
         hint = self.query_one("#path-hint", Static)
@@ -134,7 +136,7 @@ class QuitModal(Modal):
                 yield Button("esc  back", id="quit-cancel", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#quit-save", Button).focus()
+        self.set_focus(self.query_one("#quit-save", Button))
 
     def show_text(self, text: str) -> None:
         self.text = text

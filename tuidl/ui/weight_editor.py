@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
+from tuidl.ui.inputs import OrderedInput
 from tuidl.ui.modal import Modal
 
 HINT = "enter: apply · esc: cancel"
@@ -61,7 +62,7 @@ class WeightEditor(Modal):
         with Vertical(id="weight-box") as box:
             box.border_title = "set a weight"
             yield Static(self.what, id="weight-what")
-            yield Input(shown_value(self.value), id="weight-input", select_on_focus=True)
+            yield OrderedInput(shown_value(self.value), id="weight-input", select_on_focus=True)
             yield Static(HINT, id="weight-hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -1,0 +1,38 @@
+"""Keys typed in one burst, as a terminal sends them, go where the focus is by their turn:
+after a key that moves the focus or opens a screen (tuidl/ui/keys_follow_focus.py). Pilot's
+press waits after each key, which hides this; `send_burst` does not wait.
+Keys bound to the app (`?` then escape) were fine already: Textual looks up a binding
+when the key comes back up, on the screen then on top. (The race view's `v` then a race:
+tests/test_race_app.py.)"""
+from __future__ import annotations
+
+import numpy as np
+
+from conftest import async_test, send_burst, settle, small_exp, start, train_epochs
+from tuidl.ui.app import TuidlApp
+
+SIZE = (120, 40)
+
+
+@async_test
+async def test_a_file_name_typed_right_behind_ctrl_s_is_the_one_saved(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(app, pilot)
+        await train_epochs(app, 1)
+        send_burst(app, "ctrl+s", "ctrl+a", "ctrl+k", *"mine.ckpt", "enter")
+        await pilot.pause(0.3)
+        await settle(app)
+        assert app.screen is app.main and (tmp_path / "mine.ckpt").is_file()
+
+
+@async_test
+async def test_a_weight_typed_right_behind_the_enter_that_opens_its_editor():
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(app, pilot)
+        send_burst(app, "w", "enter", "enter", "ctrl+u", *"-1.5", "enter")  # W¹[0, 0]: its editor, a value
+        await pilot.pause(0.3)
+        await settle(app)
+        assert app.screen is app.main and app.snap.weights[0][0][0, 0] == np.float32(-1.5)
