@@ -420,6 +420,10 @@ async def test_help_and_command_palette():
                        "Add a layer", "Delete the selected layer", "Help: keys and phases", "Optimizer: Adam",
                        "Loss: mse", "Dataset: spiral", "Device: cpu", "Slower training"):
             assert needed in titles
+        # the datasets the Data tab offers, no more: no CSV here to choose (it was refused when chosen)
+        offered = [o[0] for o in widget(app, "#f-dataset")._options]
+        assert [t.removeprefix("Dataset: ") for t in titles if t.startswith("Dataset: ")] == offered
+        assert "csv" not in offered
         cmd = next(c for c in app.get_system_commands(app.screen) if c.title == "Optimizer: Adam")
         cmd.callback()
         await settle(app)

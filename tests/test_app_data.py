@@ -84,6 +84,7 @@ async def test_a_csv_of_three_columns_trains_and_names_its_classes():
         shown = check_confusion(app, exp, 2)
         assert shown.shape == (3, 3) and app.dataset.class_names == ["apple", "lemon", "orange"]
         assert not widget(app, "#digits-grid").display
+        assert "Dataset: csv" in [c.title for c in app.get_system_commands(app.screen)]  # its own file
         head = widget(app, "#features-head").region  # the heading wraps in the panel, whole
         lines = screen_text(app).splitlines()[head.y:head.bottom]
         assert flat(" ".join(line[head.x:head.right] for line in lines)) == \

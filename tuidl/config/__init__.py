@@ -24,6 +24,7 @@ from .errors import ConfigError
 from .rules import (
     change_dataset,
     change_optimizer,
+    choosable_datasets,
     default_loss,
     delete_layer,
     fill_file_data,
@@ -83,7 +84,7 @@ __all__ = [
     # toml_io
     "dumps", "from_dict", "load", "loads", "save", "to_dict",
     # rules
-    "change_dataset", "change_optimizer", "default_loss", "delete_layer", "fill_file_data",
+    "change_dataset", "change_optimizer", "choosable_datasets", "default_loss", "delete_layer", "fill_file_data",
     "insert_layer", "keep_fitting_weights",
     # dotted_keys
     "get_field", "set_field",

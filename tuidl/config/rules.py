@@ -18,12 +18,23 @@ from .schema import (
     DIGITS_CLASSES,
     DIGITS_SAMPLES,
     FILE_DATASETS,
+    GENERATED_DATASETS,
     MULTICLASS_DATASETS,
+    REGRESSION_DATASETS,
     DataConfig,
     Experiment,
     Layer,
 )
 from .validation import _Checker, _is_int
+
+
+def choosable_datasets(exp: Experiment) -> tuple[str, ...]:
+    """The datasets `exp` can change to: the generated ones (the classes' sets, then the
+    values'), the digits; "points" only where the experiment has its own points, "csv" only
+    where it has a CSV file (a file is named in the experiment file, not by choosing)."""
+    classes = tuple(d for d in GENERATED_DATASETS if d not in REGRESSION_DATASETS) + ("digits",)
+    return (classes + REGRESSION_DATASETS + (("points",) if exp.data.dataset == "points" else ())
+            + (("csv",) if exp.data.path else ()))
 
 
 def change_dataset(exp: Experiment, name: str) -> Experiment:

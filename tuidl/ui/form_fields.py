@@ -118,12 +118,7 @@ GENERATOR_FIELDS = (("data.samples", "samples", "f-samples"), ("data.noise", "no
 
 
 def dataset_options(e: cfg.Experiment) -> list[tuple[str, str]]:
-    """The datasets to choose from: the digits; "points" only where the experiment has its own
-    points, "csv" only where it has a CSV file (a file is named in the experiment file, not here)."""
-    classes = tuple(d for d in cfg.GENERATED_DATASETS if d not in cfg.REGRESSION_DATASETS) + ("digits",)
-    names = (classes + cfg.REGRESSION_DATASETS + (("points",) if e.data.dataset == "points" else ())
-             + (("csv",) if e.data.path else ()))  # the classes' sets, then the values' set
-    return [(d, d) for d in names]
+    return [(d, d) for d in cfg.choosable_datasets(e)]
 
 
 def inputs_label(data: cfg.DataConfig) -> str:

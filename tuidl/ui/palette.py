@@ -51,7 +51,7 @@ def commands(app) -> Iterable[SystemCommand]:
                             lambda name=lesson.name: app.open_lesson(name))
     for i, (tab, name) in enumerate(TABS.items(), 1):
         yield SystemCommand(f"Show the {name} tab", f"Open the {name} form ({i})", lambda t=tab: app.main.action_tab(t))
-    for d in cfg.DATASETS:
+    for d in cfg.choosable_datasets(app.exp):  # as the Data tab lists them
         yield SystemCommand(f"Dataset: {d}", "Use this dataset (re-initialises)", lambda d=d: app.action_choose("dataset", d))
     for x in cfg.LOSSES:
         yield SystemCommand(f"Loss: {x}", "Use this loss (re-initialises)", lambda x=x: app.action_choose("loss", x))
