@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import async_test, screen_text
+from conftest import async_test, screen_text, send_burst
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.color import Color
@@ -455,14 +455,10 @@ async def test_editing_keys_typed_fast_apply_in_the_order_typed():
     """Found in a real terminal: keys bound in the field (home, ctrl+k, backspace) bubble to
     the app before they act, and letters typed right behind them went in first ("C-a C-k 500"
     left the field empty). Textual issue 6605."""
-    from textual import events
-
     app = Host()
     async with app.run_test(size=(120, 40)) as pilot:
         await started(app, pilot, "training")
         field = await type_into(pilot, app, "#f-lr", "12")
-        for key, char in (("home", None), ("9", "9"), ("ctrl+k", None), ("5", "5"), ("backspace", None),
-                          ("backspace", None), ("7", "7")):
-            app._driver.send_message(events.Key(key, char))  # no pause between them, as a terminal sends them
+        send_burst(app, "home", "9", "ctrl+k", "5", "backspace", "backspace", "7")
         await pilot.pause(0.2)
         assert field.value == "7"
