@@ -36,3 +36,21 @@ async def test_a_weight_typed_right_behind_the_enter_that_opens_its_editor():
         await pilot.pause(0.3)
         await settle(app)
         assert app.screen is app.main and app.snap.weights[0][0][0, 0] == np.float32(-1.5)
+
+
+@async_test
+async def test_space_typed_right_behind_a_value_runs_the_network_the_value_built():
+    """Found in a terminal: `0.5 enter space` at once left the new network paused. The
+    space's Run reached the engine before the value's rebuild (which starts paused): the
+    value travels up as messages, the space as a key, and the key got there first."""
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(app, pilot)
+        app.main.action_tab("training")
+        await pilot.pause()
+        app.screen.set_focus(app.main.query_one("#f-lr"))
+        await pilot.pause()
+        send_burst(app, "ctrl+a", "ctrl+k", *"0.5", "enter", "space")
+        await pilot.pause(0.3)
+        await settle(app)
+        assert app.snap.exp.train.lr == 0.5 and app.snap.epoch > 0  # built, then run (on, or to its end)

@@ -132,6 +132,18 @@ async def test_a_vary_typed_fast_right_after_v_goes_into_the_field():
 
 
 @async_test
+async def test_space_typed_right_behind_a_new_race_runs_the_new_race():
+    """`v lr=0.5,2 enter space` at once: the space ran the old race, which the new one
+    replaced, paused; it waits now until the race has been rebuilt."""
+    app = TuidlApp(race_exp(epochs=400), in_process=True, deterministic=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        await race_until(app, lambda p: p.names)
+        send_burst(app, "v", "ctrl+a", "ctrl+k", *"lr=0.5,2", "enter", "space")
+        await race_until(app, lambda p: p.names == ("lr=0.5", "lr=2") and p.epoch > 0, timeout=10)
+
+
+@async_test
 async def test_a_race_on_digits_says_there_is_no_plane_to_draw():
     exp = cfg.load("examples/digits.toml")
     exp.train.device, exp.train.epochs, exp.data.samples = "cpu", 2, 300

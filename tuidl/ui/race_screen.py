@@ -344,8 +344,9 @@ class RaceScreen(Screen):
         except RaceError as err:
             self.say(f"{str(err).removeprefix('--vary ')} (escape restores the race in use)", error=True)
             self.set_focus(field)
-            return
-        field.in_use = field.value = vary_text(vary)
-        self.exp.race = vary
-        self.post_message(self.VaryChanged(copy.deepcopy(vary)))
-        self._build()
+        else:
+            field.in_use = field.value = vary_text(vary)
+            self.exp.race = vary
+            self.post_message(self.VaryChanged(copy.deepcopy(vary)))
+            self._build()
+        field.value_taken()  # the keys typed behind enter: after the new race (or back into the field)

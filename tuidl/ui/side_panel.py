@@ -332,12 +332,12 @@ class SidePanel(Vertical):
         self.screen.set_focus(None)
         self._clear_hint()
         text = event.value.strip()  # as it was at enter (keys typed after it are not the field's)
-        if text == field.in_use:
-            return
-        if field.name == SPEED:
-            self._speed_entered(field, text)
-        elif (key := self._key(field.name)) is not None:
-            self._edit(key, text, self._what(field.name, field.label, text))
+        if text != field.in_use:
+            if field.name == SPEED:
+                self._speed_entered(field, text)
+            elif (key := self._key(field.name)) is not None:
+                self._edit(key, text, self._what(field.name, field.label, text))
+        field.value_taken()  # the keys typed behind enter follow the edit up
 
     def _speed_entered(self, field: FieldInput, text: str) -> None:
         from tuidl.session.speed import parse_speed
