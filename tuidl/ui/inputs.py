@@ -3,10 +3,9 @@ side panel's hand the keyboard back to the app. Light to import (only Textual's 
 the modals that ask for a file name or a weight use them too."""
 from __future__ import annotations
 
-from textual import events
 from textual.widgets import Input
 
-HOLD_AT_MOST = 0.5  # seconds: held keys go on even if no one says the value was taken
+from tuidl.ui.held_keys import HoldsKeysBehindEnter
 
 
 class OrderedInput(Input):
@@ -33,19 +32,14 @@ class OrderedInput(Input):
         return False
 
 
-class HandsBackInput(OrderedInput):
+class HandsBackInput(HoldsKeysBehindEnter, OrderedInput):
     """An Input that, once Enter or Escape has handed the keyboard back, leaves the keys
     typed right after them to the app. A person types on before the field has lost its
     focus (a real terminal, fast keys: "9", enter, "1" went into the field as "91" and the
-    tab never changed); Pilot waits after each key, and never saw it.
-
-    The keys typed behind Enter wait until whoever takes the value calls `value_taken`:
-    the value travels up as messages, the keys as keys, and the keys got there first
-    (`0.5 enter space` ran the old network, then the new one was built paused)."""
+    tab never changed); Pilot waits after each key, and never saw it. The keys behind Enter
+    wait until whoever takes the value calls `value_taken` (tuidl/ui/held_keys.py)."""
 
     handed_back = False
-    _held: list[events.Key] | None = None  # keys typed behind Enter, until the value is taken
-    _hold_timer = None
 
     def on_focus(self) -> None:
         self.handed_back = False
@@ -54,26 +48,12 @@ class HandsBackInput(OrderedInput):
         self.handed_back = True
         self.screen.set_focus(None)
 
-    def value_taken(self) -> None:
-        """The value entered has been used (its messages are posted): the keys typed behind
-        it go on, from here, behind those messages."""
-        held, self._held = self._held, None
-        if self._hold_timer is not None:
-            self._hold_timer.stop()
-        for key in held or ():
-            again = events.Key(key.key, key.character)
-            again.set_sender(self.app)  # (the sender's children stop a bubbling message: not the panel's)
-            self._forward_event(again)
-
     def check_consume_key(self, key: str, character: str | None) -> bool:
         return not self.handed_back and super().check_consume_key(key, character)
 
     def _on_key(self, event) -> None:
         # (Textual calls each class's _on_key in turn, OrderedInput's next, unless prevented)
-        if self._held is not None:
-            event.prevent_default()
-            event.stop()
-            self._held.append(event)
+        self._holds(event)
 
     def _leaves_to_the_app(self, event) -> bool:
         if event.key in ("enter", "escape"):
@@ -81,8 +61,7 @@ class HandsBackInput(OrderedInput):
             # has bubbled up, and the keys typed behind it are in this field's queue already
             self.handed_back = True
             if event.key == "enter":
-                self._held = []
-                self._hold_timer = self.set_timer(HOLD_AT_MOST, self.value_taken)
+                self._hold_from_here()
             return True
         if self.handed_back:
             if event.is_printable:

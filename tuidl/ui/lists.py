@@ -1,10 +1,13 @@
 """Textual's option lists, safe for fast keys: a page key that arrives before a list has
 laid out its lines (a Select's drop-down just opened, a list not drawn yet) moves nothing,
-instead of a KeyError ending the app (found by random keys in a real terminal)."""
+instead of a KeyError ending the app (found by random keys in a real terminal); and the
+keys typed behind a drop-down's Enter wait until the choice is in use (held_keys.py)."""
 from __future__ import annotations
 
 from textual.widgets import OptionList, Select, SelectionList
 from textual.widgets._select import SelectCurrent, SelectOverlay
+
+from tuidl.ui.held_keys import HoldsKeysBehindEnter
 
 
 class PagesOnceLaidOut:
@@ -23,8 +26,14 @@ class Selections(PagesOnceLaidOut, SelectionList):
     pass
 
 
-class _Overlay(PagesOnceLaidOut, SelectOverlay):
-    pass
+class _Overlay(HoldsKeysBehindEnter, PagesOnceLaidOut, SelectOverlay):
+    async def _on_key(self, event) -> None:
+        # (Textual calls each class's _on_key in turn, SelectOverlay's next, unless prevented)
+        if not self._holds(event) and event.key == "enter":
+            self._hold_from_here()
+
+    def _keys_go_on_from(self):
+        return self.parent  # the Select: the list would take a letter or a space as a search
 
 
 class Choice(Select):
@@ -33,3 +42,13 @@ class Choice(Select):
     def compose(self):
         yield SelectCurrent(self.prompt)
         yield _Overlay(type_to_search=self._type_to_search).data_bind(compact=Select.compact)
+
+    def action_show_overlay(self) -> None:
+        super().action_show_overlay()
+        # the list takes the focus now (Select's focus waits behind the keys typed after this
+        # one, which then reopened the list instead of moving its cursor)
+        self.screen.set_focus(self.query_one(_Overlay), scroll_visible=False)
+
+    def value_taken(self) -> None:
+        """The value chosen is in use: the keys typed behind the choice go on."""
+        self.query_one(_Overlay).value_taken()

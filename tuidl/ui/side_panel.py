@@ -49,6 +49,7 @@ from tuidl.ui.form_fields import (
     inputs_label,
     option_rows,
 )
+from tuidl.ui.lists import Choice
 
 TABS = (("data", "Data"), ("network", "Net"), ("training", "Train"), ("device", "Device"))
 CONTROLS = (("b-run", "▶ run", "app.toggle_run"), ("b-epoch", "+1 ep", "app.epoch"),
@@ -373,6 +374,8 @@ class SidePanel(Vertical):
         if event.value != cfg.get_field(self.exp, key):
             value = str(event.value)
             self._edit(key, value, self._what(event.select.name or "", key.rsplit(".", 1)[-1], value, sep=" "))
+        if isinstance(event.select, Choice):
+            event.select.value_taken()  # the keys typed behind the choice follow the edit up
 
     @on(Checkbox.Changed)
     def _checkbox_changed(self, event: Checkbox.Changed) -> None:
