@@ -71,3 +71,27 @@ async def test_a_choice_typed_fast_is_the_one_chosen_and_the_keys_behind_it_go_t
     search for " " before the enter's choice was made; the space never ran."""
     app = await burst_into_the_training_tab("#f-loss", "enter", "down", "enter", "space")
     assert app.snap.exp.train.loss == "ce" and app.snap.epoch > 0  # binary cross-entropy, then cross-entropy
+
+
+async def burst(*keys: str) -> TuidlApp:
+    """A new app, `keys` sent in one burst; returns the app once everything they asked for
+    is on screen (and it has closed)."""
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(app, pilot)
+        send_burst(app, *keys)
+        await pilot.pause(0.5)
+        await settle(app)
+    return app
+
+
+@async_test
+async def test_space_typed_right_behind_the_lesson_chosen_runs_the_lesson():
+    app = await burst("l", "down", "down", "enter", "space")
+    assert app.lesson.name == "non-linearity" and app.snap.exp == app.exp and app.snap.epoch > 0
+
+
+@async_test
+async def test_space_typed_right_behind_a_command_of_the_palette_runs_after_it():
+    app = await burst("ctrl+p", *"optimizer adam", "enter", "space")
+    assert app.snap.exp.train.optimizer == "adam" and app.snap.epoch > 0

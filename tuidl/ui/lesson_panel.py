@@ -9,7 +9,7 @@ from textual.widgets import Label, Markdown, OptionList
 from textual.widgets.option_list import Option
 
 from tuidl.ui.lists import Options
-from tuidl.ui.modal import Modal
+from tuidl.ui.modal import HOLD_KEYS_BEHIND_ENTER, KeysWaitForTheChoice, Modal
 
 
 class LessonPanel(VerticalScroll):
@@ -34,10 +34,11 @@ class LessonPanel(VerticalScroll):
         self.scroll_home(animate=False)
 
 
-class LessonPicker(Modal):
+class LessonPicker(KeysWaitForTheChoice, Modal):
     """Every shipped lesson by title; enter opens one, escape closes."""
 
-    BINDINGS = [Binding("escape", "dismiss", "close"), Binding("l", "dismiss", "close", show=False)]
+    BINDINGS = [Binding("escape", "dismiss", "close"), Binding("l", "dismiss", "close", show=False),
+                HOLD_KEYS_BEHIND_ENTER]
     DEFAULT_CSS = """
     LessonPicker { align: center middle; }
     LessonPicker > Vertical {
@@ -67,6 +68,7 @@ class LessonPicker(Modal):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+        self.choice_used()
 
     def action_dismiss(self, result=None) -> None:  # type: ignore[override]
         self.dismiss(None)

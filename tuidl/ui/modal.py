@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 
+from textual.actions import SkipAction
 from textual.await_complete import AwaitComplete
+from textual.binding import Binding
 from textual.screen import ModalScreen
 
 
@@ -26,6 +28,28 @@ class DismissOnce:
             return AwaitComplete(asyncio.sleep(0))
         self._dismissing = True
         return super().dismiss(result)  # type: ignore[misc]
+
+
+# a priority binding: it runs when the Enter arrives, before the keys behind it are routed
+HOLD_KEYS_BEHIND_ENTER = Binding("enter", "hold_keys_behind_enter", show=False, priority=True)
+
+
+class KeysWaitForTheChoice:
+    """Mixed into a screen whose Enter chooses (a lesson, a command): the keys typed behind
+    the Enter wait until the choice has been used, then go where the app sends keys then.
+    They had reached the screen's list first: a space behind a lesson's Enter ran the old
+    network, and then the lesson's network was built, paused. The app holds them from the
+    moment the Enter arrives; the screen calls `choice_used` once it has handed its choice on.
+    The screen lists HOLD_KEYS_BEHIND_ENTER in its BINDINGS (Textual takes BINDINGS from
+    its DOM classes only, and the first DOM base names the CSS type: a mixin cannot be one)."""
+
+    def action_hold_keys_behind_enter(self) -> None:
+        self.app.hold_keys()  # type: ignore[attr-defined]
+        raise SkipAction()  # the Enter itself goes on to the focused list, in its turn
+
+    def choice_used(self) -> None:
+        """Release the keys once what is queued now (the choice's callback) has run."""
+        self.app.call_later(self.app.release_keys)  # type: ignore[attr-defined]
 
 
 class Modal(DismissOnce, ModalScreen):

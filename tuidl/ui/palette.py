@@ -11,7 +11,7 @@ from textual.command import CommandPalette
 from textual.css.query import NoMatches
 
 from tuidl import config as cfg
-from tuidl.ui.modal import DismissOnce
+from tuidl.ui.modal import HOLD_KEYS_BEHIND_ENTER, DismissOnce, KeysWaitForTheChoice
 
 
 def commands(app) -> Iterable[SystemCommand]:
@@ -62,7 +62,7 @@ def commands(app) -> Iterable[SystemCommand]:
         yield SystemCommand(f"Device: {x}", "Train on this device (re-initialises)", lambda x=x: app.action_choose("device", x))
 
 
-class Palette(DismissOnce, CommandPalette):
+class Palette(KeysWaitForTheChoice, DismissOnce, CommandPalette):
     """Textual's command palette, made safe for fast typing (found by random keys in a real
     terminal): it closes once, since a second `enter` typed before it has gone would run
     the command again and pop the main screen (ScreenStackError); a page key that
@@ -72,6 +72,7 @@ class Palette(DismissOnce, CommandPalette):
     (NoMatches). On a plain background, as the app's modal screens are (tuidl/ui/modal.py)."""
 
     DEFAULT_CSS = "Palette { background: $background; }"
+    BINDINGS = [HOLD_KEYS_BEHIND_ENTER]
 
     def _watch__list_visible(self) -> None:
         with contextlib.suppress(NoMatches):
@@ -94,11 +95,18 @@ class Palette(DismissOnce, CommandPalette):
         with contextlib.suppress(NoMatches):
             super()._action_cursor_down()
 
+    _selecting = False  # an enter has picked a line of the list: its command follows
+
     def _select_or_command(self, event=None) -> None:
-        if not self._dismissing:
-            super()._select_or_command(event)
+        if self._dismissing:
+            return
+        self._selecting = False
+        super()._select_or_command(event)
+        if self._dismissing or not self._selecting:
+            self.choice_used()  # after the command (queued by Textual's palette), or at once: none chosen
 
     def _action_command_list(self, action: str) -> None:
+        self._selecting = action == "select"
         try:
             super()._action_command_list(action)
         except (KeyError, IndexError):
