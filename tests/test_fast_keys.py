@@ -38,18 +38,19 @@ async def test_a_weight_typed_right_behind_the_enter_that_opens_its_editor():
         assert app.screen is app.main and app.snap.weights[0][0][0, 0] == np.float32(-1.5)
 
 
-async def burst_into_the_training_tab(field: str, *keys: str) -> TuidlApp:
-    """A new app, the Train tab's `field` focused, `keys` sent in one burst; returns the app
-    once everything they asked for is on screen (and it has closed)."""
+async def burst(*keys: str, field: str | None = None) -> TuidlApp:
+    """A new app (with the Train tab's `field` focused, if given), `keys` sent in one burst;
+    returns the app once everything they asked for is on screen (and it has closed)."""
     app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=SIZE) as pilot:
         await start(app, pilot)
-        app.main.action_tab("training")
-        await pilot.pause()
-        app.screen.set_focus(app.main.query_one(field))
-        await pilot.pause()
+        if field is not None:
+            app.main.action_tab("training")
+            await pilot.pause()
+            app.screen.set_focus(app.main.query_one(field))
+            await pilot.pause()
         send_burst(app, *keys)
-        await pilot.pause(0.3)
+        await pilot.pause(0.5)
         await settle(app)
     return app
 
@@ -59,7 +60,7 @@ async def test_space_typed_right_behind_a_value_runs_the_network_the_value_built
     """Found in a terminal: `0.5 enter space` at once left the new network paused. The
     space's Run reached the engine before the value's rebuild (which starts paused): the
     value travels up as messages, the space as a key, and the key got there first."""
-    app = await burst_into_the_training_tab("#f-lr", "ctrl+a", "ctrl+k", *"0.5", "enter", "space")
+    app = await burst("ctrl+a", "ctrl+k", *"0.5", "enter", "space", field="#f-lr")
     assert app.snap.exp.train.lr == 0.5 and app.snap.epoch > 0  # built, then run (on, or to its end)
 
 
@@ -69,20 +70,8 @@ async def test_a_choice_typed_fast_is_the_one_chosen_and_the_keys_behind_it_go_t
     not the cross-entropy under the cursor: the list took the focus only after the keys
     behind the first enter (they reopened it), and the space went into the open list as a
     search for " " before the enter's choice was made; the space never ran."""
-    app = await burst_into_the_training_tab("#f-loss", "enter", "down", "enter", "space")
+    app = await burst("enter", "down", "enter", "space", field="#f-loss")
     assert app.snap.exp.train.loss == "ce" and app.snap.epoch > 0  # binary cross-entropy, then cross-entropy
-
-
-async def burst(*keys: str) -> TuidlApp:
-    """A new app, `keys` sent in one burst; returns the app once everything they asked for
-    is on screen (and it has closed)."""
-    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await start(app, pilot)
-        send_burst(app, *keys)
-        await pilot.pause(0.5)
-        await settle(app)
-    return app
 
 
 @async_test
