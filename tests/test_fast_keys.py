@@ -84,3 +84,11 @@ async def test_space_typed_right_behind_the_lesson_chosen_runs_the_lesson():
 async def test_space_typed_right_behind_a_command_of_the_palette_runs_after_it():
     app = await burst("ctrl+p", *"optimizer adam", "enter", "space")
     assert app.snap.exp.train.optimizer == "adam" and app.snap.epoch > 0
+
+
+@async_test
+async def test_an_epoch_typed_right_behind_a_weight_trains_from_that_weight():
+    """The epoch had trained first, and then the weight was set: it stayed at -1.5."""
+    app = await burst("w", "enter", "enter", "ctrl+u", *"-1.5", "enter", "e")  # W¹[0, 0], then one epoch
+    weight = app.snap.weights[0][0][0, 0]
+    assert app.snap.epoch == 1 and weight != np.float32(-1.5) and abs(weight + 1.5) < 0.5

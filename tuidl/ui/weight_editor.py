@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from tuidl.ui.inputs import OrderedInput
-from tuidl.ui.modal import Modal
+from tuidl.ui.modal import HOLD_KEYS_BEHIND_ENTER, KeysWaitForTheChoice, Modal
 
 HINT = "enter: apply · esc: cancel"
 
@@ -39,7 +39,7 @@ def shown_value(value: object) -> str:
     return str(v.item()) if v.dtype == np.float64 else str(v)
 
 
-class WeightEditor(Modal):
+class WeightEditor(KeysWaitForTheChoice, Modal):
     DEFAULT_CSS = """
     WeightEditor { align: center middle; }
     WeightEditor > #weight-box {
@@ -50,7 +50,7 @@ class WeightEditor(Modal):
     WeightEditor #weight-hint { color: $text-muted; }
     WeightEditor #weight-hint.-error { color: $error; }
     """
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    BINDINGS = [Binding("escape", "cancel", "cancel"), HOLD_KEYS_BEHIND_ENTER]
 
     def __init__(self, what: str, value: object) -> None:
         """what: the entry, e.g. "W¹[0, 1] · input x2 → layer 1 neuron 0"; value: its value now."""
@@ -73,8 +73,9 @@ class WeightEditor(Modal):
         except ValueError as err:
             hint.update(f"{err} · {HINT}")
             hint.add_class("-error")
-            return
-        self.dismiss(value)
+        else:
+            self.dismiss(value)
+        self.choice_used()  # the keys typed behind enter: after the weight is set (or into the field again)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
