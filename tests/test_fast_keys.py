@@ -38,14 +38,15 @@ async def test_a_weight_typed_right_behind_the_enter_that_opens_its_editor():
         assert app.screen is app.main and app.snap.weights[0][0][0, 0] == np.float32(-1.5)
 
 
-async def burst(*keys: str, field: str | None = None) -> TuidlApp:
-    """A new app (with the Train tab's `field` focused, if given), `keys` sent in one burst;
-    returns the app once everything they asked for is on screen (and it has closed)."""
-    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+async def burst(*keys: str, field: str | None = None, tab: str = "training", exp=None) -> TuidlApp:
+    """A new app on `exp` (small_exp()), with `field` of the side panel's `tab` focused if given, and
+    `keys` sent in one burst; returns the app once everything they asked for is on screen
+    (and it has closed)."""
+    app = TuidlApp(exp or small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=SIZE) as pilot:
         await start(app, pilot)
         if field is not None:
-            app.main.action_tab("training")
+            app.main.action_tab(tab)
             await pilot.pause()
             app.screen.set_focus(app.main.query_one(field))
             await pilot.pause()
@@ -92,3 +93,23 @@ async def test_an_epoch_typed_right_behind_a_weight_trains_from_that_weight():
     app = await burst("w", "enter", "enter", "ctrl+u", *"-1.5", "enter", "e")  # W¹[0, 0], then one epoch
     weight = app.snap.weights[0][0][0, 0]
     assert app.snap.epoch == 1 and weight != np.float32(-1.5) and abs(weight + 1.5) < 0.5
+
+
+@async_test
+async def test_an_epoch_typed_right_behind_a_checkbox_trains_the_network_it_built():
+    exp = small_exp()
+    exp.train.options = {"momentum": 0.9}  # nesterov needs momentum
+    app = await burst("space", "e", field="#opt-nesterov", exp=exp)
+    assert app.snap.exp.train.options["nesterov"] is True and app.snap.epoch == 1
+
+
+@async_test
+async def test_an_epoch_typed_right_behind_a_device_trains_on_it():
+    app = await burst("down", "down", "enter", "e", field="#f-device", tab="device")  # auto, then cpu
+    assert app.snap.exp.train.device == "cpu" and app.snap.epoch == 1
+
+
+@async_test
+async def test_an_epoch_typed_right_behind_a_feature_trains_without_it():
+    app = await burst("space", "e", field="#f-features", tab="data")  # x1 off
+    assert app.snap.exp.data.features == ["x2"] and app.snap.epoch == 1

@@ -23,6 +23,7 @@ from textual.widgets import (
 
 from tuidl import config as cfg
 from tuidl.engine import facts
+from tuidl.ui.held_keys import KeysWaitForTheValue
 from tuidl.ui.inputs import HandsBackInput
 from tuidl.ui.lists import Choice, Options, Selections
 
@@ -78,6 +79,20 @@ class FieldInput(HandsBackInput):
         self.hand_back()
 
 
+class OptionCheckbox(KeysWaitForTheValue, Checkbox):
+    """A flag of the optimizer: the keys typed behind the space or enter that flips it wait
+    until the panel has used it (held_keys.py)."""
+
+    HOLD_AFTER = ("enter", "space")
+
+
+class DeviceChoice(KeysWaitForTheValue, RadioSet):
+    """The devices: the keys typed behind the space or enter that picks one wait until the
+    panel has used it (held_keys.py)."""
+
+    HOLD_AFTER = ("enter", "space")
+
+
 def row(label: str, widget: Widget, row_id: str | None = None) -> Horizontal:
     """A label and its field on one line."""
     return Horizontal(Label(label, classes="field-label"), widget, classes="field-row", id=row_id)
@@ -101,7 +116,7 @@ def option_rows(train: cfg.TrainConfig) -> list[Widget]:
     for name, value in cfg.optimizer_options(train).items():
         key, label = f"train.options.{name}", name.replace("_", " ")
         if isinstance(value, bool):
-            rows.append(Checkbox(label, value=value, name=key, id=f"opt-{name}", compact=True,
+            rows.append(OptionCheckbox(label, value=value, name=key, id=f"opt-{name}", compact=True,
                                  classes="option-check"))
         else:
             rows.append(field_row(key, label, fid=f"opt-{name}", value=format_value(value)))
@@ -184,7 +199,7 @@ def training_form(e: cfg.Experiment):
 def device_form(e: cfg.Experiment):
     """The Device tab: filled in by set_devices once torch has looked."""
     yield Static("loading PyTorch…", id="device-info", classes="form-info")
-    yield RadioSet(*[RadioButton(d, id=f"dev-{d}", disabled=True, compact=True) for d in cfg.DEVICES],
+    yield DeviceChoice(*[RadioButton(d, id=f"dev-{d}", disabled=True, compact=True) for d in cfg.DEVICES],
                    id="f-device", name="train.device", compact=True)
 
 

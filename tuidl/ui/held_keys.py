@@ -14,27 +14,25 @@ from textual import events
 HOLD_AT_MOST = 0.5  # seconds: held keys go on even if no one says the value was taken
 
 
-class HoldsKeysBehindEnter:
-    """Mixed into a widget (before it): from the Enter on, the keys that reach it are held
-    until `value_taken` is called (by whoever uses the value, once its messages are posted),
-    or for HOLD_AT_MOST seconds. Then they go on from `_keys_go_on_from`, behind those messages.
-    The widget's `_on_key` calls `_holds` first, and `_hold_from_here` on its Enter."""
+class KeysWaitForTheValue:
+    """Mixed into a widget (before it): from the key that applies its value (HOLD_AFTER) on,
+    the keys that reach it are held until `value_taken` is called (by whoever uses the value,
+    once its messages are posted), or for HOLD_AT_MOST seconds. Then they go on from
+    `_keys_go_on_from`, behind those messages."""
 
+    HOLD_AFTER: tuple[str, ...] = ("enter",)
     _held: list[events.Key] | None = None
     _hold_timer = None
 
-    def _hold_from_here(self) -> None:
-        self._held = []
-        self._hold_timer = self.set_timer(HOLD_AT_MOST, self.value_taken)  # type: ignore[attr-defined]
-
-    def _holds(self, event: events.Key) -> bool:
-        """True if `event` was held (it goes no further now)."""
-        if self._held is None:
-            return False
-        event.prevent_default()
-        event.stop()
-        self._held.append(event)
-        return True
+    def _on_key(self, event: events.Key) -> None:
+        # (Textual calls each class's _on_key in turn, the widget's own next, unless prevented)
+        if self._held is not None:
+            event.prevent_default()
+            event.stop()
+            self._held.append(event)
+        elif event.key in self.HOLD_AFTER:
+            self._held = []
+            self._hold_timer = self.set_timer(HOLD_AT_MOST, self.value_taken)  # type: ignore[attr-defined]
 
     def value_taken(self) -> None:
         """The value has been used and its messages posted: the held keys go on."""
@@ -51,3 +49,11 @@ class HoldsKeysBehindEnter:
     def _keys_go_on_from(self):
         """The widget the held keys are sent to, to bubble up from."""
         return self
+
+
+def value_taken(widget) -> None:
+    """`widget`'s value has been used: the keys typed behind it go on, if it holds them (a
+    Select holds them in its drop-down)."""
+    taken = getattr(widget, "value_taken", None)
+    if taken is not None:
+        taken()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from tuidl.ui.held_keys import HoldsKeysBehindEnter
+from tuidl.ui.held_keys import KeysWaitForTheValue
 
 
 class OrderedInput(Input):
@@ -32,7 +32,7 @@ class OrderedInput(Input):
         return False
 
 
-class HandsBackInput(HoldsKeysBehindEnter, OrderedInput):
+class HandsBackInput(KeysWaitForTheValue, OrderedInput):
     """An Input that, once Enter or Escape has handed the keyboard back, leaves the keys
     typed right after them to the app. A person types on before the field has lost its
     focus (a real terminal, fast keys: "9", enter, "1" went into the field as "91" and the
@@ -51,17 +51,11 @@ class HandsBackInput(HoldsKeysBehindEnter, OrderedInput):
     def check_consume_key(self, key: str, character: str | None) -> bool:
         return not self.handed_back and super().check_consume_key(key, character)
 
-    def _on_key(self, event) -> None:
-        # (Textual calls each class's _on_key in turn, OrderedInput's next, unless prevented)
-        self._holds(event)
-
     def _leaves_to_the_app(self, event) -> bool:
         if event.key in ("enter", "escape"):
             # handed back now, not when the binding's action runs: that comes once the key
             # has bubbled up, and the keys typed behind it are in this field's queue already
             self.handed_back = True
-            if event.key == "enter":
-                self._hold_from_here()
             return True
         if self.handed_back:
             if event.is_printable:

@@ -1,13 +1,14 @@
 """Textual's option lists, safe for fast keys: a page key that arrives before a list has
 laid out its lines (a Select's drop-down just opened, a list not drawn yet) moves nothing,
 instead of a KeyError ending the app (found by random keys in a real terminal); and the
-keys typed behind a drop-down's Enter wait until the choice is in use (held_keys.py)."""
+keys typed behind a drop-down's Enter, or a list's toggle, wait until the choice is in use
+(held_keys.py)."""
 from __future__ import annotations
 
 from textual.widgets import OptionList, Select, SelectionList
 from textual.widgets._select import SelectCurrent, SelectOverlay
 
-from tuidl.ui.held_keys import HoldsKeysBehindEnter
+from tuidl.ui.held_keys import KeysWaitForTheValue
 
 
 class PagesOnceLaidOut:
@@ -22,16 +23,11 @@ class Options(PagesOnceLaidOut, OptionList):
     pass
 
 
-class Selections(PagesOnceLaidOut, SelectionList):
-    pass
+class Selections(KeysWaitForTheValue, PagesOnceLaidOut, SelectionList):
+    HOLD_AFTER = ("enter", "space")  # toggle the highlighted line
 
 
-class _Overlay(HoldsKeysBehindEnter, PagesOnceLaidOut, SelectOverlay):
-    async def _on_key(self, event) -> None:
-        # (Textual calls each class's _on_key in turn, SelectOverlay's next, unless prevented)
-        if not self._holds(event) and event.key == "enter":
-            self._hold_from_here()
-
+class _Overlay(KeysWaitForTheValue, PagesOnceLaidOut, SelectOverlay):
     def _keys_go_on_from(self):
         return self.parent  # the Select: the list would take a letter or a space as a search
 

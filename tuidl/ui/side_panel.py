@@ -49,7 +49,7 @@ from tuidl.ui.form_fields import (
     inputs_label,
     option_rows,
 )
-from tuidl.ui.lists import Choice
+from tuidl.ui.held_keys import value_taken
 
 TABS = (("data", "Data"), ("network", "Net"), ("training", "Train"), ("device", "Device"))
 CONTROLS = (("b-run", "▶ run", "app.toggle_run"), ("b-epoch", "+1 ep", "app.epoch"),
@@ -374,26 +374,25 @@ class SidePanel(Vertical):
         if event.value != cfg.get_field(self.exp, key):
             value = str(event.value)
             self._edit(key, value, self._what(event.select.name or "", key.rsplit(".", 1)[-1], value, sep=" "))
-        if isinstance(event.select, Choice):
-            event.select.value_taken()  # the keys typed behind the choice follow the edit up
+        value_taken(event.select)
 
     @on(Checkbox.Changed)
     def _checkbox_changed(self, event: Checkbox.Changed) -> None:
         event.stop()
         key = event.checkbox.name
-        if key is None or event.value == cfg.get_field(self.exp, key):
-            return
-        self._release(event.checkbox)
-        self._edit(key, format_value(event.value), f"{key.rsplit('.', 1)[-1]} = {format_value(event.value)}")
+        if key is not None and event.value != cfg.get_field(self.exp, key):
+            self._release(event.checkbox)
+            self._edit(key, format_value(event.value), f"{key.rsplit('.', 1)[-1]} = {format_value(event.value)}")
+        value_taken(event.checkbox)
 
     @on(RadioSet.Changed, "#f-device")
     def _device_changed(self, event: RadioSet.Changed) -> None:
         event.stop()
         device = (event.pressed.id or "dev-auto").removeprefix("dev-") if event.pressed is not None else None
-        if device is None or device == self.exp.train.device:
-            return
-        self._release(event.radio_set)
-        self._edit("train.device", device, f"device {device}")
+        if device is not None and device != self.exp.train.device:
+            self._release(event.radio_set)
+            self._edit("train.device", device, f"device {device}")
+        value_taken(event.radio_set)
 
     @on(SelectionList.SelectedChanged, "#f-features")
     def _features_changed(self, event: SelectionList.SelectedChanged) -> None:
@@ -401,6 +400,7 @@ class SidePanel(Vertical):
         chosen = [f for f in cfg.FEATURES if f in event.selection_list.selected]
         if chosen != list(self.exp.data.features):
             self._edit("data.features", ", ".join(chosen), f"features {', '.join(chosen) or '(none)'}")
+        value_taken(event.selection_list)
 
     @on(OptionList.OptionHighlighted, "#f-layers")
     def _layer_highlighted(self, event: OptionList.OptionHighlighted) -> None:
