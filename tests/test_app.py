@@ -36,7 +36,7 @@ def test_app_module_does_not_import_torch():
 
 def test_first_frame_imports_neither_numpy_nor_the_views():
     mods = ("numpy", "tuidl.data", "tuidl.session", "tuidl.ui.stepthrough", "tuidl.ui.plane", "tuidl.ui.diagram",
-            "tuidl.explain")
+            "tuidl.explain", "tomllib", "tomli_w")  # the default experiment reads no TOML
     code = f"import sys, tuidl.cli, tuidl.ui.app; print([m for m in {mods!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -399,6 +399,34 @@ async def test_features_change_rebuilds_the_input_layer():
         await settle(app)
         assert app.exp.data.features == ["x1", "x2", "x1*x2"]  # an empty choice is refused
         assert "non-empty" in app.last_message
+
+
+@async_test
+async def test_the_footer_is_redrawn_only_when_the_keys_it_shows_change():
+    from textual.widgets._footer import FooterKey
+
+    def footer_keys(app):
+        return list(app.main.query(FooterKey))
+
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        assert "run/pause" in [key.description for key in footer_keys(app)]
+        widget(app, "#f-samples").focus()  # a text field: the letters are its own, the footer says so
+        await pilot.pause()
+        before = footer_keys(app)
+        assert "run/pause" not in [key.description for key in before] and "save" in [key.description for key in before]
+        for field in ("#f-noise", "#f-train_fraction"):  # the focus moves on to fields of the same keys
+            await pilot.press("tab")
+            await pilot.pause()
+            assert app.main.focused is widget(app, field)
+            assert footer_keys(app) == before  # the same widgets: nothing mounted again
+        await pilot.press("escape", "w")  # out of the field; the diagram's keys are shown while it has the focus
+        await pilot.pause()
+        assert "edit weight" in [key.description for key in footer_keys(app)]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "edit weight" not in [key.description for key in footer_keys(app)]
 
 
 @async_test

@@ -605,6 +605,7 @@ def bench(device, epochs, repeats, as_json, startup, live, memory, run_all, runs
     --startup: a fresh `python -m tuidl.bench_startup tuidl|bare` process, from just
     before it starts to its first frame painted (headless, rendered to terminal text),
     for tuidl and for a bare Textual app (a Static and a Footer), alternating; medians.
+    tuidl's bytecode is written first, as `pip install` does.
 
     --live: the app headless (160×48) on the default experiment with its real training
     process, as fast as it goes: epochs/s the app shows over 5 s against the engine's

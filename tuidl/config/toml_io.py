@@ -8,11 +8,8 @@ from __future__ import annotations
 import copy
 import os
 import re
-import tomllib
 from dataclasses import asdict
 from pathlib import Path
-
-import tomli_w
 
 from tuidl import inline
 from tuidl.paths import write_atomic
@@ -174,6 +171,8 @@ def loads(text: str, source: str = "<string>", base: str | os.PathLike | None = 
 
 
 def _loads(text: str, source: str, base: str | os.PathLike | None = None) -> Experiment:
+    import tomllib  # here: the app's first frame, with the default experiment, reads no TOML (~10 ms)
+
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -203,6 +202,8 @@ def load(path: str | os.PathLike) -> Experiment:
 
 def dumps(exp: Experiment) -> str:
     """The experiment as TOML text; loads(dumps(e)) == e."""
+    import tomli_w
+
     return tomli_w.dumps(to_dict(exp))
 
 

@@ -17,9 +17,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Static
 
 from tuidl import config as cfg
+from tuidl.ui.footer import KeysFooter
 from tuidl.ui.views import FiguresLine, Stats, TopBar, arch
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ class MainScreen(Screen):
                 yield Vertical(id="right")
         yield FiguresLine("", id="figures")
         yield Static("", id="message")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#diagram-pane").border_title = f"network {arch(self.exp)}"

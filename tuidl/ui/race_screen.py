@@ -20,9 +20,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Input, Static
+from textual.widgets import ContentSwitcher, Input, Static
 
 from tuidl import config as cfg
+from tuidl.ui.footer import KeysFooter
 from tuidl.race_plan import RaceError, parse_vary, vary_text
 from tuidl.session import commands as c
 from tuidl.session.race_worker import RaceProgress, StepVariant
@@ -134,7 +135,7 @@ class RaceScreen(Screen):
                 yield RacePlanes(id="race-planes")
                 yield StepThroughPanel(id="race-step")
         yield Static("", id="race-message")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         from tuidl.session import Session
