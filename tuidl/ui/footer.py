@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 def shown_keys(screen: Screen) -> tuple:
@@ -29,3 +30,11 @@ class KeysFooter(Footer):
                 return
             self._shown = shown
         super().bindings_changed(screen)
+
+    def compose(self):
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
+                # A key's own compact flag starts True and follows the footer's once mounted
+                # (the palette's key keeps its own): set now, it saves restyling each key twice.
+                widget.set_reactive(FooterKey.compact, self.compact)
+            yield widget

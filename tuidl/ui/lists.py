@@ -37,7 +37,9 @@ class Choice(Select):
 
     def compose(self):
         yield SelectCurrent(self.prompt)
-        yield _Overlay(type_to_search=self._type_to_search).data_bind(compact=Select.compact)
+        overlay = _Overlay(type_to_search=self._type_to_search)
+        overlay.compact = self.compact  # before it is mounted: else it is styled all over again once it is
+        yield overlay.data_bind(compact=Select.compact)
 
     def action_show_overlay(self) -> None:
         super().action_show_overlay()

@@ -141,7 +141,7 @@ class SidePanel(Vertical):
     async def populate(self) -> None:
         """Mount the forms' fields, one tab at a time (after the first frame has been drawn)."""
         for tab, _ in TABS:
-            await self.query_one(f"#form-{tab}").mount_all(list(FORMS[tab](self.exp)))
+            await self.query_one(f"#form-{tab}").mount_all(list(FORMS[tab](self.exp, self._shown_text)))
         self.populated = True
         self.load(self.exp, self.selected_layer)
         self.set_speed(self._speed)
@@ -270,6 +270,11 @@ class SidePanel(Vertical):
             return cfg.get_field(self.exp, key)
         except KeyError:
             return MISSING
+
+    def _shown_text(self, name: str) -> str:
+        """The text a field shows for the value in use ("" where there is none)."""
+        value = self._in_use(name)
+        return "" if value is None or value is MISSING else format_value(value)
 
     def _key(self, name: str | None) -> str | None:
         """A field's dotted key; a layer's field names the selected layer (None: there is none)."""
