@@ -3,9 +3,19 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 
 from tuidl import config as cfg
 from tuidl.ui import headless
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """`-n auto`: one worker more than the cores this process may use. A test is often
+    waiting rather than working: Pilot's pause sleeps in 20 ms slices until the app is idle,
+    and tests wait on real terminals and training processes. On a 2-core machine the suite
+    took 357 s with 2 workers, 329 s with 3 and 339 s with 4."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores + 1
 
 
 def async_test(fn):
