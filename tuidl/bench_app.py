@@ -15,7 +15,7 @@ What is measured (tuidl bench's help and the README say the same):
   of S seconds (after 1 s of warm-up): epochs/s from the snapshots the app handled (their
   epochs and arrival times) and frames/s. Then K key presses, `3` and `1` alternating (the
   Training tab, then the Data tab), each posted to the app as the terminal driver posts a
-  key, timed from posting to the first frame painted in which the tab's pane is laid out
+  key, timed from posting to the first frame painted in which the tab's form is laid out
   on screen; 20–60 ms apart. Then H times `?` (timed to the first frame in which the help
   text is on screen) and `escape` (to the first frame of the main screen again). The same
   keys again with training paused (idle).
@@ -132,11 +132,11 @@ async def _time_key(app, key: str, shown) -> float:
 
 async def _keys(app, presses: int, help_presses: int, rng: random.Random) -> dict:
     main = app.main
-    panes = {"3": main.query_one("#tab-training"), "1": main.query_one("#tab-data")}
+    forms = {"3": main.query_one("#form-training"), "1": main.query_one("#form-data")}
     tabs, opened, closed = [], [], []
     for i in range(presses):
         key = "3" if i % 2 == 0 else "1"
-        tabs.append(await _time_key(app, key, _laid_out(panes[key])))
+        tabs.append(await _time_key(app, key, _laid_out(forms[key])))
         await asyncio.sleep(rng.uniform(0.02, 0.06))
     for _ in range(help_presses):
         opened.append(await _time_key(app, "question_mark", _help_shown))

@@ -613,7 +613,7 @@ def bench(device, epochs, repeats, as_json, startup, live, memory, run_all, runs
     the app painted per second. A frame is one screen update of Textual's compositor
     (App._display) rendered to terminal text. Then key presses posted as the terminal
     driver posts them, `3`/`1` alternating (the Training, then the Data tab), each timed
-    to the first frame in which that tab's pane is on screen (median and p99), and 20
+    to the first frame in which that tab's form is on screen (median and p99), and 20
     times `?` to the first frame showing the help text; training, then paused (idle).
 
     --memory: the app headless trains the default, then 2→256×4→1, until epoch
