@@ -36,7 +36,7 @@ def test_app_module_does_not_import_torch():
 
 def test_first_frame_imports_neither_numpy_nor_the_views():
     mods = ("numpy", "tuidl.data", "tuidl.session", "tuidl.ui.stepthrough", "tuidl.ui.plane", "tuidl.ui.diagram",
-            "tuidl.explain", "tomllib", "tomli_w")  # the default experiment reads no TOML
+            "tuidl.explain", "tuidl.hand_points", "tomllib", "tomli_w")  # the default experiment reads no TOML
     code = f"import sys, tuidl.cli, tuidl.ui.app; print([m for m in {mods!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

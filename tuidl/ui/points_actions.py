@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import TYPE_CHECKING
 
 from tuidl import config as cfg
-from tuidl import hand_points as hp
+
+if TYPE_CHECKING:  # imported where used: not before the first frame
+    from tuidl import hand_points as hp
 
 MAX_UNDO = 200
 
@@ -34,6 +37,8 @@ class PointsActions:
 
     def points_hold(self) -> bool:
         """Whether training waits for points (said in the message line): space, e and n ask first."""
+        from tuidl import hand_points as hp
+
         drawn = self._drawn_points()
         problem = hp.training_problem(drawn) if drawn is not None else None
         if problem:
@@ -41,6 +46,8 @@ class PointsActions:
         return problem is not None
 
     def on_points_drawing_edit(self, message) -> None:
+        from tuidl import hand_points as hp
+
         if self.dataset is None or not self._engine_ready():
             return
         current = self._drawn_points()
@@ -70,6 +77,8 @@ class PointsActions:
 
     def _use_points(self, new: hp.HandPoints, what: str) -> bool:
         """Make `new` the experiment's data and train on it; False (and why) when refused."""
+        from tuidl import hand_points as hp
+
         from tuidl.session.commands import Pause, SetPoints
 
         dataset = None
