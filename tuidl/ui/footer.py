@@ -1,9 +1,9 @@
 """The footer: Textual's, redrawn only when the keys it shows change.
 
 Textual's Footer mounts a fresh widget per key each time the screen's bindings are
-updated, which is twice on every focus move and at each tab key; most of those moves
-change nothing it shows (the fields' own keys are hidden). Each redraw mounted and styled
-a dozen widgets: some 10 ms a time on a slow machine, on every Tab through the side panel.
+updated: twice at every focus move and at half the tab keys, though most of those change
+nothing it shows (the fields' own keys are hidden). Each redraw mounted and styled a dozen
+widgets: some 10 ms a time on a slow machine, on every Tab through the side panel.
 """
 from __future__ import annotations
 
