@@ -78,7 +78,6 @@ class PointsActions:
     def _use_points(self, new: hp.HandPoints, what: str) -> bool:
         """Make `new` the experiment's data and train on it; False (and why) when refused."""
         from tuidl import hand_points as hp
-
         from tuidl.session.commands import Pause, SetPoints
 
         dataset = None
