@@ -8,6 +8,8 @@ import os
 from tuidl import config as cfg
 from tuidl.ui import headless
 
+headless.pin_vector_kernels()  # the snapshots are the same on every x86 machine
+
 
 def pytest_xdist_auto_num_workers(config) -> int:
     """`-n auto`: one worker more than the cores this process may use. A test is often

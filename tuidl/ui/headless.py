@@ -6,9 +6,21 @@ command counts as done when the app has handled the snapshot that reports it.
 from __future__ import annotations
 
 import asyncio
+import os
+import platform
 import time
 
 TIMEOUT = 120.0
+
+
+def pin_vector_kernels() -> None:
+    """Make torch's CPU arithmetic the same on every x86 machine; call it before torch is
+    imported (its training processes inherit it). Torch picks its vector kernels by CPU, AVX2
+    or AVX-512, and the wider ones add in another order: the last digits differ, and a run
+    that swings (the race's rmsprop spike) ends elsewhere, so a snapshot drawn on one machine
+    failed on the other. Every x86-64 CPU that runs torch's AVX-512 kernels has AVX2 too."""
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
 
 
 async def _until(app, ready, what: str, timeout: float = TIMEOUT) -> None:

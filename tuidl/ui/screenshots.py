@@ -125,6 +125,7 @@ async def make_all(outdir: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    headless.pin_vector_kernels()
     args = sys.argv[1:] if argv is None else argv
     outdir = Path(args[0]) if args else Path("screenshots")
     for path in asyncio.run(make_all(outdir)):
