@@ -14,13 +14,22 @@ TIMEOUT = 120.0
 
 
 def pin_vector_kernels() -> None:
-    """Make torch's CPU arithmetic the same on every x86 machine; call it before torch is
-    imported (its training processes inherit it). Torch picks its vector kernels by CPU, AVX2
-    or AVX-512, and the wider ones add in another order: the last digits differ, and a run
-    that swings (the race's rmsprop spike) ends elsewhere, so a snapshot drawn on one machine
-    failed on the other. Every x86-64 CPU that runs torch's AVX-512 kernels has AVX2 too."""
-    if platform.machine().lower() in ("x86_64", "amd64"):
+    """Make torch's CPU arithmetic the same on every x86 machine with AVX2; call it before
+    torch is imported (its training processes inherit it). Torch picks its vector kernels
+    by CPU, AVX2 or AVX-512, and the wider ones add in another order: the last digits
+    differ, and a run that swings (the race's rmsprop spike) ends elsewhere, so a snapshot
+    drawn on one machine failed on the other."""
+    if platform.machine().lower() in ("x86_64", "amd64") and _cpu_has("avx2"):
         os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
+
+
+def _cpu_has(flag: str) -> bool:
+    """Whether Linux lists `flag` among the CPU's flags (False where it cannot tell)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            return any(line.startswith("flags") and flag in line.split() for line in f)
+    except OSError:
+        return False
 
 
 async def _until(app, ready, what: str, timeout: float = TIMEOUT) -> None:
