@@ -129,3 +129,21 @@ async def test_resizing_while_training_is_fine():
         _inside_and_apart(app, 100, 30)
         assert app.main.query_one("#plane").size.width > 0
         assert app._exception is None
+
+
+@async_test
+async def test_the_step_through_shows_its_phase_on_a_compact_screen():
+    """Below 120×40 the views stack and scroll; the step-through panel keeps its height there
+    (it was squeezed to nothing: the header 'phase 1/…' and the numbers out of sight)."""
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start(app, pilot)
+        assert app.main.has_class("-compact")
+        await pilot.press("n")
+        await settle(app)
+        panel = widget(app, "StepThroughPanel")
+        assert panel.region.height >= 10
+        panel.scroll_visible(animate=False)
+        await pilot.pause()
+        text = flat(screen_text(app))
+        assert "phase 1/" in text and "Forward · layer 1 of" in text and "a₀ = tanh(z₀) =" in text
