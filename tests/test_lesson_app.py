@@ -51,6 +51,23 @@ async def test_lesson_picker_opens_a_lesson_with_its_text():
 
 
 @async_test
+async def test_on_a_compact_screen_the_lesson_is_in_view_when_it_opens():
+    """Below 120×40 the views stack and scroll: the lesson (what to do first) is scrolled
+    into view when it opens, from the command line and from the picker."""
+    app = lesson_app("perceptron")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(app, pilot)
+        assert app.main.has_class("-compact")
+        assert "The perceptron: one neuron" in flat(screen_text(app))
+        widget(app, "#views").scroll_home(animate=False)
+        await pilot.press("l", "down", "enter")  # the next lesson
+        await settle(app)
+        await pilot.pause()
+        assert app.lesson.name == "will-i-pass"
+        assert lessons.load("will-i-pass")[1].title in flat(screen_text(app))
+
+
+@async_test
 async def test_perceptron_z_is_minus_6_at_the_lectures_point():
     app = lesson_app("perceptron")
     async with app.run_test(size=(120, 40)) as pilot:

@@ -218,6 +218,7 @@ class MainScreen(Screen):
         panels = self.query(LessonPanel)
         if panels:
             panels.first().show(lesson)
+            self._lesson_in_view(panels.first())
         else:
             self.run_worker(self._mount_lesson(lesson))
 
@@ -227,6 +228,13 @@ class MainScreen(Screen):
         panel = LessonPanel(id="lesson")
         await self.query_one("#right").mount(panel, before=0)
         panel.show(lesson)
+        self._lesson_in_view(panel)
+
+    def _lesson_in_view(self, panel) -> None:
+        """On a compact screen the views stack below the fold: scroll to the lesson, whose
+        first lines say what to do."""
+        if self.has_class("-compact"):
+            self.call_after_refresh(lambda: panel.scroll_visible(top=True, animate=False))
 
     def _show_charts(self) -> None:
         """Draw the charts in view: loss and accuracy, or the gradients' norms."""
