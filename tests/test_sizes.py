@@ -147,3 +147,20 @@ async def test_the_step_through_shows_its_phase_on_a_compact_screen():
         await pilot.pause()
         text = flat(screen_text(app))
         assert "phase 1/" in text and "Forward · layer 1 of" in text and "a₀ = tanh(z₀) =" in text
+
+
+@async_test
+async def test_the_gradients_view_comes_into_sight_on_a_compact_screen():
+    """`g` on a screen whose views stack below the fold: the gradients' charts are scrolled
+    to, each its full height (the key seemed to do nothing, the charts out of sight)."""
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(app, pilot)
+        await train_epochs(app, 5)
+        await pilot.press("g")
+        await pilot.pause(0.6)
+        text = flat(screen_text(app))
+        assert "‖dL/dW‖ per layer" in text and "layer 1" in text and "layer 3" in text
+        right = widget(app, "#right").region
+        for chart in app.main.query("GradientChart"):
+            assert right.contains_region(chart.region)  # not cut off by the pane's auto height

@@ -256,8 +256,10 @@ class MainScreen(Screen):
         self.leave_step()
         switch = self.query_one("#right-switch", ContentSwitcher)
         switch.current = "charts" if switch.current == "gradients" else "gradients"
-        self.query_one("#right").border_title = "gradients" if switch.current == "gradients" else "training"
+        right = self.query_one("#right")
+        right.border_title = "gradients" if switch.current == "gradients" else "training"
         self._show_charts()
+        self.call_after_refresh(lambda: right.scroll_visible(animate=False))  # compact: below the fold
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.query_one("#message", Static).update(Text(text, style="bold red" if error else "green"))
