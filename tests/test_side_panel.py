@@ -462,3 +462,41 @@ async def test_editing_keys_typed_fast_apply_in_the_order_typed():
         send_burst(app, "home", "9", "ctrl+k", "5", "backspace", "backspace", "7")
         await pilot.pause(0.2)
         assert field.value == "7"
+
+
+def _tab_stops(form) -> list:
+    """The form's fields in the order it reads, top to bottom: those shown (a field of another
+    dataset is not), not those inside a field (a drop-down's list)."""
+    def inside(w):
+        return [a for a in w.ancestors if a is not form and form in a.ancestors]
+
+    return [w for w in form.query("*") if w.focusable and w.display and all(a.display for a in inside(w))
+            and not any(a.focusable for a in inside(w))]
+
+
+@pytest.mark.parametrize("size", [(60, 20), (120, 40)])
+@async_test
+async def test_tab_goes_down_each_form_in_order_and_the_focused_field_is_in_view(size):
+    """The focus moves down the form as it reads, top to bottom (Textual orders tab stops by
+    where their containers are laid out), and the form scrolls to keep the focused field in
+    sight where it is taller than the panel."""
+    exp = cfg.change_optimizer(cfg.default_experiment(), "sgd")
+    app = Host(exp)
+    async with app.run_test(size=size) as pilot:
+        panel = await started(app, pilot)
+        panel.set_devices({"auto": "cpu", "cpu": "CPU", "cuda": None, "mps": None}, "CPU")
+        for tab in ("data", "network", "training", "device"):
+            panel.select_tab(tab)
+            app.screen.set_focus(None)
+            await pilot.pause()
+            form = app.query_one(f"#form-{tab}")
+            in_reading_order = _tab_stops(form)
+            order = []
+            for _ in range(len(in_reading_order) + 1):  # the tab bar first, then the form
+                await pilot.press("tab")
+                await pilot.pause()
+                focused = app.screen.focused
+                if form in focused.ancestors:
+                    order.append(focused)
+                    assert form.region.contains_region(focused.region), f"{tab}: {focused.id} out of sight"
+            assert [w.id for w in order] == [w.id for w in in_reading_order], tab

@@ -164,3 +164,24 @@ async def test_the_gradients_view_comes_into_sight_on_a_compact_screen():
         right = widget(app, "#right").region
         for chart in app.main.query("GradientChart"):
             assert right.contains_region(chart.region)  # not cut off by the pane's auto height
+
+
+@async_test
+async def test_drawing_points_and_editing_weights_bring_their_pane_into_sight_on_a_compact_screen():
+    """The views stack and scroll: `d` shows the whole plane, `w` the diagram (Textual could
+    not scroll to a widget inside a container drawn invisible, a speed-up since removed)."""
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(app, pilot)
+        assert not widget(app, "#views").region.contains_region(widget(app, "#plane-pane").region)
+        await pilot.press("d")
+        await pilot.pause()
+        assert widget(app, "#views").region.contains_region(widget(app, "#plane-pane").region)
+        assert "drawing: class 0" in screen_text(app)
+        await pilot.press("escape")
+        widget(app, "#views").scroll_end(animate=False)
+        await pilot.pause()
+        await pilot.press("w")  # the diagram takes the focus, and the views scroll up to it
+        await pilot.pause()
+        assert app.focused is widget(app, "#diagram")
+        assert widget(app, "#views").region.contains_region(widget(app, "#diagram-pane").region)

@@ -218,7 +218,7 @@ class MainScreen(Screen):
         panels = self.query(LessonPanel)
         if panels:
             panels.first().show(lesson)
-            self._lesson_in_view(panels.first())
+            self._into_view(panels.first(), top=True)
         else:
             self.run_worker(self._mount_lesson(lesson))
 
@@ -228,13 +228,12 @@ class MainScreen(Screen):
         panel = LessonPanel(id="lesson")
         await self.query_one("#right").mount(panel, before=0)
         panel.show(lesson)
-        self._lesson_in_view(panel)
+        self._into_view(panel, top=True)  # its first lines say what to do
 
-    def _lesson_in_view(self, panel) -> None:
-        """On a compact screen the views stack below the fold: scroll to the lesson, whose
-        first lines say what to do."""
-        if self.has_class("-compact"):
-            self.call_after_refresh(lambda: panel.scroll_visible(top=True, animate=False))
+    def _into_view(self, widget, top: bool = False) -> None:
+        """Scroll the views to `widget` once laid out: on a compact screen they stack and
+        scroll, and what a key just showed may be below the fold (elsewhere: no-op)."""
+        self.call_after_refresh(lambda: widget.scroll_visible(top=top, animate=False))
 
     def _show_charts(self) -> None:
         """Draw the charts in view: loss and accuracy, or the gradients' norms."""
@@ -259,7 +258,7 @@ class MainScreen(Screen):
         right = self.query_one("#right")
         right.border_title = "gradients" if switch.current == "gradients" else "training"
         self._show_charts()
-        self.call_after_refresh(lambda: right.scroll_visible(animate=False))  # compact: below the fold
+        self._into_view(right)
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.query_one("#message", Static).update(Text(text, style="bold red" if error else "green"))
@@ -336,7 +335,7 @@ class MainScreen(Screen):
         right.add_class("-step")
         self.add_class("-stepping")
         self.set_focus(None)  # the app's keys (n, p, [, ], ↑, ↓) drive the step-through
-        self.call_after_refresh(lambda: right.scroll_visible(animate=False))
+        self._into_view(right)
         if self.step_panel.cursor is None:
             self.step_panel.clear("taking one training step…")
 

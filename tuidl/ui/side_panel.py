@@ -86,13 +86,6 @@ class SidePanel(Vertical):
     SidePanel #f-options { height: auto; }
     SidePanel #form-error { height: auto; max-height: 5; color: $text-error; padding: 0 1; }
     SidePanel #form-error.-hint { color: $text-warning; }
-    /* The containers that only lay the forms out are covered by what they hold: drawing
-       them is wasted at every tab change (the app's stylesheet does the same for the panes). */
-    SidePanel #tabs, SidePanel #tabs > ContentSwitcher, SidePanel TabPane, SidePanel .field-row,
-    SidePanel #controls { visibility: hidden; }
-    SidePanel #tabs > ContentTabs, SidePanel .form, SidePanel .field-row > *, SidePanel #controls > * {
-        visibility: visible;
-    }
     /* the focused field stands out: compact fields have no border to light up */
     SidePanel Input:focus { background: $accent 45%; }
     SidePanel Select:focus > SelectCurrent { background: $accent 45%; }
