@@ -31,14 +31,25 @@ def test_live_measures_epochs_frames_and_keys():
     assert result["training"]["still_running"]
 
 
+def test_live_without_keys_measures_epochs_and_frames_only():
+    result = asyncio.run(bench_app.live(seconds=0.5, presses=0, help_presses=0))
+    assert result["app_epochs_per_s"] > 0 and result["frames_per_s"] > 0
+    assert "training" not in result and "idle" not in result
+
+
 def test_live_rows_compare_with_the_engine(monkeypatch):
     fake = {"app_epochs_per_s": 90.0, "frames_per_s": 12.0,
             **{w: {"tab_key": bench_app.summary([0.01, 0.02]), "help_opens": bench_app.summary([0.05]),
                    "help_closes": bench_app.summary([0.03])} for w in ("training", "idle")}}
-    monkeypatch.setattr(bench, "_child", lambda *args, **kw: fake)
-    monkeypatch.setattr(bench, "_engine_rate", lambda seconds: 100.0)
+    children = []
+    monkeypatch.setattr(bench, "_child", lambda *args, **kw: children.append(args) or fake)
+    engine = iter([100.0, 100.0, 50.0, 50.0, 110.0, 90.0])  # the machine slowed down in round 2
+    monkeypatch.setattr(bench, "_engine_rate", lambda seconds: next(engine))
     row = bench.live_rows(seconds=0.1)
-    assert row["app_share_of_engine"] == pytest.approx(0.9)
+    assert [r["share"] for r in row["rounds"]] == pytest.approx([0.9, 1.8, 0.9])
+    assert row["app_share_of_engine"] == pytest.approx(0.9)  # the median of the rounds
+    assert row["engine_epochs_per_s"] == pytest.approx(100.0)
+    assert [c[c.index("--keys") + 1] for c in children] == ["100", "0", "0"]  # the keys timed once
     assert row["met"] == {"epochs": True, "frames": True, "training_key": True, "training_help": True,
                           "idle_key": True, "idle_help": True}
 

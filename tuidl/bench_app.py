@@ -18,7 +18,7 @@ What is measured (tuidl bench's help and the README say the same):
   key, timed from posting to the first frame painted in which the tab's form is laid out
   on screen; 20–60 ms apart. Then H times `?` (timed to the first frame in which the help
   text is on screen) and `escape` (to the first frame of the main screen again). The same
-  keys again with training paused (idle).
+  keys again with training paused (idle). With K and H both 0, the epochs and frames only.
 - memory: the experiment with the given hidden layers trains until epoch N as in the app
   (space); then the peak resident memory of this process and of the training process
   (VmHWM in /proc; elsewhere ru_maxrss for this one and null for the training process).
@@ -172,12 +172,14 @@ async def live(seconds: float = 5.0, presses: int = 100, help_presses: int = 20,
         window, frames = time.perf_counter() - start, app.frames - frames0
         log = app.progress_log[log0:]
         (t0, e0), (t1, e1) = log[0], log[-1]
-        training = await _keys(app, presses, help_presses, rng)
-        training["still_running"] = bool(app.snap.running)
-        await pilot.press("space")
-        await _until(lambda: not app.snap.running)
-        await asyncio.sleep(0.3)
-        idle = await _keys(app, presses, help_presses, rng)
+        keys = {}
+        if presses or help_presses:
+            keys["training"] = await _keys(app, presses, help_presses, rng)
+            keys["training"]["still_running"] = bool(app.snap.running)
+            await pilot.press("space")
+            await _until(lambda: not app.snap.running)
+            await asyncio.sleep(0.3)
+            keys["idle"] = await _keys(app, presses, help_presses, rng)
         app.exit()
     return {
         "experiment": "circle 2→4→2→1 tanh, batch 10",
@@ -186,8 +188,7 @@ async def live(seconds: float = 5.0, presses: int = 100, help_presses: int = 20,
         "app_epochs_per_s": (e1 - e0) / (t1 - t0) if t1 > t0 else 0.0,
         "frames_per_s": frames / window,
         "snapshots_per_s": len(log) / window,
-        "training": training,
-        "idle": idle,
+        **keys,
     }
 
 

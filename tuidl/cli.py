@@ -608,13 +608,14 @@ def bench(device, epochs, repeats, as_json, startup, live, memory, run_all, runs
     tuidl's bytecode is written first, as `pip install` does.
 
     --live: the app headless (160×48) on the default experiment with its real training
-    process, as fast as it goes: epochs/s the app shows over 5 s against the engine's
+    process, as fast as it goes: epochs/s the app shows over 3 s against the engine's
     Trainer.train_epoch loop alone in this process (before and after), and the frames
-    the app painted per second. A frame is one screen update of Textual's compositor
-    (App._display) rendered to terminal text. Then key presses posted as the terminal
-    driver posts them, `3`/`1` alternating (the Training, then the Data tab), each timed
-    to the first frame in which that tab's form is on screen (median and p99), and 20
-    times `?` to the first frame showing the help text; training, then paused (idle).
+    the app painted per second; medians of three such rounds. A frame is one screen
+    update of Textual's compositor (App._display) rendered to terminal text. Then (in the
+    first round) key presses posted as the terminal driver posts them, `3`/`1`
+    alternating (the Training, then the Data tab), each timed to the first frame in
+    which that tab's form is on screen (median and p99), and 20 times `?` to the first
+    frame showing the help text; training, then paused (idle).
 
     --memory: the app headless trains the default, then 2→256×4→1, until epoch
     --memory-epochs; the peak resident memory of the app's process and of its
