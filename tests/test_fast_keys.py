@@ -88,6 +88,26 @@ async def test_space_typed_right_behind_a_command_of_the_palette_runs_after_it()
 
 
 @async_test
+async def test_enter_typed_before_the_palettes_search_ends_runs_the_best_match_of_all_typed(monkeypatch):
+    """Found by the suite, one run in eight: the enter picked the top match of a search for
+    fewer letters (or nothing, before any search had ended). A slow search makes it certain."""
+    import asyncio
+
+    from tuidl.ui.palette import Palette
+
+    search = Palette._search_for
+
+    async def slow_search(self, value):
+        await asyncio.sleep(0.1)
+        async for hit in search(self, value):
+            yield hit
+
+    monkeypatch.setattr(Palette, "_search_for", slow_search)
+    app = await burst("ctrl+p", *"optimizer adam", "enter", "space")
+    assert app.snap.exp.train.optimizer == "adam" and app.snap.epoch > 0
+
+
+@async_test
 async def test_an_epoch_typed_right_behind_a_weight_trains_from_that_weight():
     """The epoch had trained first, and then the weight was set: it stayed at -1.5."""
     app = await burst("w", "enter", "enter", "ctrl+u", *"-1.5", "enter", "e")  # W¹[0, 0], then one epoch

@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 from typing import Iterable
 
-from textual import work
+from textual import on, work
 from textual.app import SystemCommand
-from textual.command import CommandPalette
+from textual.command import CommandInput, CommandPalette
 from textual.css.query import NoMatches
+from textual.widgets import Input
 
 from tuidl import config as cfg
 from tuidl.ui.modal import HOLD_KEYS_BEHIND_ENTER, DismissOnce, KeysWaitForTheChoice
@@ -65,7 +66,9 @@ def commands(app) -> Iterable[SystemCommand]:
 class Palette(KeysWaitForTheChoice, DismissOnce, CommandPalette):
     """Textual's command palette, made safe for fast typing (found by random keys in a real
     terminal): it closes once, since a second `enter` typed before it has gone would run
-    the command again and pop the main screen (ScreenStackError); a page key that
+    the command again and pop the main screen (ScreenStackError); an `enter` typed while
+    the search for what was typed before it still runs waits for that search, and then
+    picks its best match (it picked the best match of fewer letters); a page key that
     arrives while the list of matches is being refilled moves nothing (KeyError); and what
     Textual's palette still does after it has begun to close (a watcher, the "no matches"
     countdown, a cursor key, the search it started) finds its widgets gone and does nothing
@@ -82,10 +85,17 @@ class Palette(KeysWaitForTheChoice, DismissOnce, CommandPalette):
         with contextlib.suppress(NoMatches):
             await super()._watch__show_busy()
 
+    _searched: str | None = None  # what the last search that ran to its end looked for
+    _enter_waiting = False  # an enter came while the search for what is typed still ran
+
     @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
     async def _gather_commands(self, search_value: str) -> None:
         with contextlib.suppress(NoMatches):  # the search a key or the opening started
             await CommandPalette._gather_commands.__wrapped__(self, search_value)
+        self._searched = search_value  # (a search cancelled by the next key never gets here)
+        if self._enter_waiting:
+            self._enter_waiting = False
+            self._select_or_command()
 
     def _start_no_matches_countdown(self, search_value: str) -> None:
         with contextlib.suppress(NoMatches):
@@ -97,8 +107,16 @@ class Palette(KeysWaitForTheChoice, DismissOnce, CommandPalette):
 
     _selecting = False  # an enter has picked a line of the list: its command follows
 
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        event.prevent_default()  # Textual's own handler of it would not come here
+        self._select_or_command(event)
+
     def _select_or_command(self, event=None) -> None:
         if self._dismissing:
+            return
+        if self._selected_command is None and self._searched != self.query_one(CommandInput).value.strip():
+            self._enter_waiting = True  # the keys behind the enter stay held meanwhile
             return
         self._selecting = False
         super()._select_or_command(event)
