@@ -185,3 +185,16 @@ async def test_drawing_points_and_editing_weights_bring_their_pane_into_sight_on
         await pilot.pause()
         assert app.focused is widget(app, "#diagram")
         assert widget(app, "#views").region.contains_region(widget(app, "#diagram-pane").region)
+
+
+@async_test
+async def test_the_layer_buttons_fit_the_compact_side_panel():
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await start(app, pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        side = widget(app, "#side").region
+        for button in (widget(app, "#b-add"), widget(app, "#b-delete")):
+            assert side.contains_region(button.region), str(button.label)
+        assert "+ add after" in screen_text(app) and "− delete" in screen_text(app)
