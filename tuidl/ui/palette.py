@@ -10,6 +10,7 @@ from textual.app import SystemCommand
 from textual.command import CommandInput, CommandPalette
 from textual.css.query import NoMatches
 from textual.widgets import Input
+from textual.worker import get_current_worker
 
 from tuidl import config as cfg
 from tuidl.ui.modal import HOLD_KEYS_BEHIND_ENTER, DismissOnce, KeysWaitForTheChoice
@@ -92,7 +93,9 @@ class Palette(KeysWaitForTheChoice, DismissOnce, CommandPalette):
     async def _gather_commands(self, search_value: str) -> None:
         with contextlib.suppress(NoMatches):  # the search a key or the opening started
             await CommandPalette._gather_commands.__wrapped__(self, search_value)
-        self._searched = search_value  # (a search cancelled by the next key never gets here)
+        if get_current_worker().is_cancelled:  # the next key started another search
+            return
+        self._searched = search_value
         if self._enter_waiting:
             self._enter_waiting = False
             self._select_or_command()
