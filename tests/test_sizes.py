@@ -196,3 +196,25 @@ async def test_the_layer_buttons_fit_the_compact_side_panel():
         for button in (widget(app, "#b-add"), widget(app, "#b-delete")):
             assert side.contains_region(button.region), str(button.label)
         assert "+ add after" in screen_text(app) and "− delete" in screen_text(app)
+
+
+@async_test
+async def test_the_race_names_every_variant_above_its_boundary_at_60x20():
+    """Too short for two rows of planes, the race's planes stay in one row (the first row was
+    squeezed to nothing: only the fifth variant's name showed)."""
+    from tuidl.ui.headless import race_until
+
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await start(app, pilot)
+        await pilot.press("R")
+        await race_until(app, lambda p: p.names)
+        await pilot.pause()
+        pane = app.screen.query_one("#race-switch").region
+        names = app.screen.query(".race-plane-name")
+        assert len(names) == 5
+        for i, name in enumerate(names):
+            assert name.region.height == 1 and pane.contains_region(name.region), str(name.render())
+            assert not any(name.region.overlaps(other.region) for other in list(names)[i + 1:])
+        shown = screen_text(app)
+        assert all(variant in shown for variant in ("sgd", "adam", "rmsprop", "adagrad", "adadelta"))

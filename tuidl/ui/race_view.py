@@ -15,6 +15,7 @@ from tuidl.ui.plane import BoundaryPlane
 
 COLUMNS = ("variant", "epochs", "loss train/val", "acc train/val", "best val loss", "status")
 PLANE_MIN_WIDTH = 14  # a small plane narrower than this shows too little
+PLANE_MIN_HEIGHT = 2  # its name and one row of the plane
 
 
 def variant_color(v: int) -> str:
@@ -115,9 +116,13 @@ class RacePlanes(Grid):
         self._set_columns()
 
     def _set_columns(self) -> None:
-        """As many planes a row as fit, at least PLANE_MIN_WIDTH wide."""
+        """As many planes a row as fit, at least PLANE_MIN_WIDTH wide; all in one row where
+        the pane is too short for more (Textual squeezed the second row over the first)."""
         n = max(1, len(self._names))
-        self.styles.grid_size_columns = max(1, min(n, self.content_size.width // PLANE_MIN_WIDTH or n))
+        columns = max(1, min(n, self.content_size.width // PLANE_MIN_WIDTH or n))
+        if self.content_size.height < -(-n // columns) * PLANE_MIN_HEIGHT:
+            columns = n
+        self.styles.grid_size_columns = columns
 
     @property
     def grid_size(self) -> tuple[int, int]:
