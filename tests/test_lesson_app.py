@@ -52,7 +52,7 @@ async def test_lesson_picker_opens_a_lesson_with_its_text():
 
 @async_test
 async def test_on_a_compact_screen_the_lesson_is_in_view_when_it_opens():
-    """Below 120×40 the views stack and scroll: the lesson (what to do first) is scrolled
+    """Below 110×32 the views stack and scroll: the lesson (what to do first) is scrolled
     into view when it opens, from the command line and from the picker."""
     app = lesson_app("perceptron")
     async with app.run_test(size=(80, 24)) as pilot:

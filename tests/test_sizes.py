@@ -133,7 +133,7 @@ async def test_resizing_while_training_is_fine():
 
 @async_test
 async def test_the_step_through_shows_its_phase_on_a_compact_screen():
-    """Below 120×40 the views stack and scroll; the step-through panel keeps its height there
+    """Below 110×32 the views stack and scroll; the step-through panel keeps its height there
     (it was squeezed to nothing: the header 'phase 1/…' and the numbers out of sight)."""
     app = TuidlApp(small_exp(), deterministic=True, in_process=True)
     async with app.run_test(size=(100, 30)) as pilot:
