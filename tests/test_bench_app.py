@@ -34,11 +34,14 @@ def test_live_measures_epochs_frames_and_keys():
 def test_live_without_keys_measures_epochs_and_frames_only():
     result = asyncio.run(bench_app.live(seconds=0.5, presses=0, help_presses=0))
     assert result["app_epochs_per_s"] > 0 and result["frames_per_s"] > 0
+    assert 0 < result["app_cpu_share"] < 4  # of one core: the app's threads, never a machine's worth
+    assert result["app_cpu_ms_per_frame"] == pytest.approx(1000 * result["app_cpu_share"] / result["frames_per_s"])
+    assert result["terminal_kb_per_s"] > 1  # a frame of a training run is never empty
     assert "training" not in result and "idle" not in result
 
 
 def test_live_rows_compare_with_the_engine(monkeypatch):
-    fake = {"app_epochs_per_s": 90.0, "frames_per_s": 12.0,
+    fake = {"app_epochs_per_s": 90.0, "frames_per_s": 12.0, "app_cpu_share": 0.2, "terminal_kb_per_s": 150.0,
             **{w: {"tab_key": bench_app.summary([0.01, 0.02]), "help_opens": bench_app.summary([0.05]),
                    "help_closes": bench_app.summary([0.03])} for w in ("training", "idle")}}
     children = []
@@ -52,6 +55,19 @@ def test_live_rows_compare_with_the_engine(monkeypatch):
     assert [c[c.index("--keys") + 1] for c in children] == ["100", "0", "0"]  # the keys timed once
     assert row["met"] == {"epochs": True, "frames": True, "training_key": True, "training_help": True,
                           "idle_key": True, "idle_help": True}
+
+
+def test_the_live_table_shows_each_figure(monkeypatch, capsys):
+    fake = {"terminal": "160×48", "window_s": 3.0, "app_epochs_per_s": 90.0, "frames_per_s": 12.0,
+            "app_cpu_share": 0.24, "terminal_kb_per_s": 150.0,
+            **{w: {"tab_key": bench_app.summary([0.01, 0.02]), "help_opens": bench_app.summary([0.05]),
+                   "help_closes": bench_app.summary([0.03])} for w in ("training", "idle")}}
+    monkeypatch.setattr(bench, "_child", lambda *args, **kw: fake)
+    monkeypatch.setattr(bench, "_engine_rate", lambda seconds: 100.0)
+    monkeypatch.setenv("COLUMNS", "200")
+    bench.print_app_tables({"live": bench.live_rows(seconds=0.1)})
+    out = capsys.readouterr().out
+    assert "90 %" in out and "12.0" in out and "24 %; 20.0 ms" in out and "150 kB/s" in out and "15 ms / 20 ms" in out
 
 
 def test_memory_reads_both_processes():

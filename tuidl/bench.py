@@ -313,7 +313,9 @@ def live_rows(seconds: float = 3.0, keys: int = 100, help_presses: int = 20, rou
                      "--help-presses", str(help_presses if i == 0 else 0))
         after = _engine_rate(seconds)
         runs.append({"engine_before": before, "engine_after": after, "app_epochs_per_s": app["app_epochs_per_s"],
-                     "frames_per_s": app["frames_per_s"], "share": app["app_epochs_per_s"] / ((before + after) / 2)})
+                     "frames_per_s": app["frames_per_s"], "app_cpu_share": app["app_cpu_share"],
+                     "terminal_kb_per_s": app["terminal_kb_per_s"],
+                     "share": app["app_epochs_per_s"] / ((before + after) / 2)})
         if i == 0:
             first = app
 
@@ -323,6 +325,7 @@ def live_rows(seconds: float = 3.0, keys: int = 100, help_presses: int = 20, rou
     share = median("share")
     result = {**first, "rounds": runs, "app_epochs_per_s": median("app_epochs_per_s"),
               "frames_per_s": median("frames_per_s"), "app_share_of_engine": share,
+              "app_cpu_share": median("app_cpu_share"), "terminal_kb_per_s": median("terminal_kb_per_s"),
               "engine_epochs_per_s": statistics.median((r["engine_before"] + r["engine_after"]) / 2 for r in runs)}
     checks = {
         "epochs": share >= LIVE_TARGET,
@@ -384,6 +387,10 @@ def print_app_tables(results: dict) -> None:
                       f"≥ {100 * LIVE_TARGET:.0f} %", _met(met["epochs"]))
         table.add_row("frames/s drawn while training", f"{live['frames_per_s']:.1f}", f"≥ {FRAMES_TARGET:.0f}",
                       _met(met["frames"]))
+        cpu = live["app_cpu_share"]
+        table.add_row("the app's own CPU while training (of one core; a frame)",
+                      f"{100 * cpu:.0f} %; {1000 * cpu / live['frames_per_s']:.1f} ms", "", "")
+        table.add_row("terminal text sent while training (truecolor)", f"{live['terminal_kb_per_s']:.0f} kB/s", "", "")
         for when in ("training", "idle"):
             tab, opened, closed = (live[when][k] for k in ("tab_key", "help_opens", "help_closes"))
             table.add_row(f"key → tab shown, {when} (median / p99 of {tab['n']})",

@@ -13,7 +13,9 @@ What is measured (tuidl bench's help and the README say the same):
   real terminal would be sent; the headless driver throws the text away.
 - live: the default experiment (circle, 2→4→2→1) trains as fast as it goes. Over a window
   of S seconds (after 1 s of warm-up): epochs/s from the snapshots the app handled (their
-  epochs and arrival times) and frames/s. Then K key presses, `3` and `1` alternating (the
+  epochs and arrival times), frames/s, the CPU time of the app's process (all its
+  threads) as a share of one core and per frame, and the terminal text of the frames in
+  kB/s (what an SSH connection would carry; truecolor). Then K key presses, `3` and `1` alternating (the
   Training tab, then the Data tab), each posted to the app as the terminal driver posts a
   key, timed from posting to the first frame painted in which the tab's form is laid out
   on screen; 20–60 ms apart. Then H times `?` (timed to the first frame in which the help
@@ -45,6 +47,7 @@ class FrameCounter:
     each frame with the screen painted and the seconds the terminal text took."""
 
     frames = 0
+    terminal_bytes = 0  # of the frames' terminal text, UTF-8
 
     def _display(self, screen, renderable) -> None:
         if renderable is None or self._batch_count:
@@ -55,7 +58,7 @@ class FrameCounter:
             from textual._compositor import CompositorUpdate
 
             if isinstance(renderable, CompositorUpdate):
-                renderable.render_segments(self.console)
+                self.terminal_bytes += len(renderable.render_segments(self.console).encode())
         self.frames += 1
         self.on_frame(screen, time.perf_counter() - start)
 
@@ -167,9 +170,12 @@ async def live(seconds: float = 5.0, presses: int = 100, help_presses: int = 20,
         await pilot.press("space")
         await _until(lambda: app.snap.running)
         await asyncio.sleep(WARM_UP)
-        start, frames0, log0 = time.perf_counter(), app.frames, len(app.progress_log)
+        start, cpu0, frames0, log0 = time.perf_counter(), time.process_time(), app.frames, len(app.progress_log)
+        bytes0 = app.terminal_bytes
         await asyncio.sleep(seconds)
         window, frames = time.perf_counter() - start, app.frames - frames0
+        sent = app.terminal_bytes - bytes0
+        cpu = time.process_time() - cpu0
         log = app.progress_log[log0:]
         (t0, e0), (t1, e1) = log[0], log[-1]
         keys = {}
@@ -188,6 +194,9 @@ async def live(seconds: float = 5.0, presses: int = 100, help_presses: int = 20,
         "app_epochs_per_s": (e1 - e0) / (t1 - t0) if t1 > t0 else 0.0,
         "frames_per_s": frames / window,
         "snapshots_per_s": len(log) / window,
+        "app_cpu_share": cpu / window,
+        "app_cpu_ms_per_frame": 1000 * cpu / frames if frames else None,
+        "terminal_kb_per_s": sent / 1000 / window,
         **keys,
     }
 

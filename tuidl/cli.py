@@ -609,8 +609,10 @@ def bench(device, epochs, repeats, as_json, startup, live, memory, run_all, runs
 
     --live: the app headless (160×48) on the default experiment with its real training
     process, as fast as it goes: epochs/s the app shows over 3 s against the engine's
-    Trainer.train_epoch loop alone in this process (before and after), and the frames
-    the app painted per second; medians of three such rounds. A frame is one screen
+    Trainer.train_epoch loop alone in this process (before and after), the frames the
+    app painted per second, the app process's CPU time (of one core; per frame) and the
+    terminal text of its frames (kB/s, what SSH would carry); medians of three such
+    rounds. A frame is one screen
     update of Textual's compositor (App._display) rendered to terminal text. Then (in the
     first round) key presses posted as the terminal driver posts them, `3`/`1`
     alternating (the Training, then the Data tab), each timed to the first frame in

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from rich.color import Color
@@ -110,10 +111,10 @@ class NetworkDiagram(CachedLinesWidget, can_focus=True):
         return [1] if m is None else [max(1, len(m.inputs))] + [max(1, units) for units, _, _ in m.layers]
 
     def on_focus(self) -> None:
-        self._invalidate()
+        self._invalidate_all()
 
     def on_blur(self) -> None:
-        self._invalidate()
+        self._invalidate_all()
 
     def on_click(self, event: events.Click) -> None:
         if not self._columns_x or self.model is None:
@@ -375,28 +376,38 @@ class NetworkDiagram(CachedLinesWidget, can_focus=True):
 
     @staticmethod
     def _line(bits, link_fg, x0, y0, x1, y1, color, weight, W, H):
-        """Bresenham in braille dot space (2 × 4 dots per cell); the strongest link colours a cell."""
-        dx, dy = abs(x1 - x0), -abs(y1 - y0)
-        sx = 1 if x0 < x1 else -1
-        sy = 1 if y0 < y1 else -1
-        err = dx + dy
-        x, y = x0, y0
-        for _ in range(4 * (W + H) * 4):
-            cx, cy = x >> 1, y >> 2
-            if 0 <= cx < W and 0 <= cy < H:
-                bits[cy, cx] |= _BRAILLE[y & 3][x & 1]
-                prev = link_fg.get((cy, cx))
-                if prev is None or weight >= prev[1]:
-                    link_fg[(cy, cx)] = (color, weight)
-            if x == x1 and y == y1:
-                break
-            e2 = 2 * err
-            if e2 >= dy:
-                err += dy
-                x += sx
-            if e2 <= dx:
-                err += dx
-                y += sy
+        """A line in braille dot space (2 × 4 dots per cell); the strongest link colours a cell."""
+        for cy, cx, dots in _line_cells(x0, y0, x1, y1, W, H):
+            bits[cy, cx] |= dots
+            prev = link_fg.get((cy, cx))
+            if prev is None or weight >= prev[1]:
+                link_fg[(cy, cx)] = (color, weight)
+
+
+@lru_cache(maxsize=4096)
+def _line_cells(x0: int, y0: int, x1: int, y1: int, W: int, H: int) -> tuple[tuple[int, int, int], ...]:
+    """The cells (row, column, braille dots) of Bresenham's line from dot (x0, y0) to (x1, y1),
+    in the cells of a W × H canvas. Kept: a link's cells stay while its weight changes."""
+    cells: dict[tuple[int, int], int] = {}
+    dx, dy = abs(x1 - x0), -abs(y1 - y0)
+    sx = 1 if x0 < x1 else -1
+    sy = 1 if y0 < y1 else -1
+    err = dx + dy
+    x, y = x0, y0
+    for _ in range(4 * (W + H) * 4):
+        cx, cy = x >> 1, y >> 2
+        if 0 <= cx < W and 0 <= cy < H:
+            cells[(cy, cx)] = cells.get((cy, cx), 0) | _BRAILLE[y & 3][x & 1]
+        if x == x1 and y == y1:
+            break
+        e2 = 2 * err
+        if e2 >= dy:
+            err += dy
+            x += sx
+        if e2 <= dx:
+            err += dx
+            y += sy
+    return tuple((cy, cx, dots) for (cy, cx), dots in cells.items())
 
 
 _STYLES: dict = {}

@@ -196,6 +196,7 @@ class BoundaryPlane(PointsDrawing, CachedLinesWidget):
         self._yrange: tuple[float, float] | None = None
         self._frame_key = None
         self._frame = None  # (layout, strips above, gutter segments, strips below, points)
+        self._heat_rows: dict = {}  # heatmap row → (what it was drawn from, its strip), for the frame `_frame`
 
     # -- data ------------------------------------------------------------------------
     def set_dataset(self, dataset, keep_boundary: bool = False) -> None:
@@ -303,6 +304,7 @@ class BoundaryPlane(PointsDrawing, CachedLinesWidget):
                 for x, y, label in zip(cols.tolist(), rows.tolist(), lab.tolist()):
                     points[(x, y)] = (glyph, self._point_color(label))
         self._frame_key, self._frame = key, (lay, above, gutter, below, points)
+        self._heat_rows = {}
         return self._frame
 
     def _heat_pixels(self, lay: PlaneLayout) -> np.ndarray:
@@ -332,6 +334,13 @@ class BoundaryPlane(PointsDrawing, CachedLinesWidget):
         cursor = self.cursor if self.drawing else None
         strips = list(above)
         for row in range(lay.height):
+            # a row whose pixels are as before is drawn as before: while training, many are
+            drawn_from = (packed[2 * row: 2 * row + 2].tobytes(), cursor if cursor and cursor[1] == row else None,
+                          self.label if cursor else None)
+            old = self._heat_rows.get(row)
+            if old is not None and old[0] == drawn_from:
+                strips.append(old[1])
+                continue
             top = packed[2 * row].tolist()
             bot = packed[2 * row + 1].tolist()
             segs = list(gutter[row])
@@ -353,6 +362,7 @@ class BoundaryPlane(PointsDrawing, CachedLinesWidget):
             if text:
                 segs.append(Segment(text, style))
             strips.append(Strip(segs, size.width))
+            self._heat_rows[row] = (drawn_from, strips[-1])
         return strips + below
 
 
