@@ -108,6 +108,14 @@ async def test_enter_typed_before_the_palettes_search_ends_runs_the_best_match_o
 
 
 @async_test
+async def test_a_field_found_in_the_palette_takes_the_value_typed_right_behind_it():
+    """`ctrl+p early stop enter 20 enter space`, typed at once from the Data tab: the
+    Train tab's early stop field takes the 20, and the space runs the network it built."""
+    app = await burst("ctrl+p", *"field early stop", "enter", "ctrl+a", "ctrl+k", *"20", "enter", "space")
+    assert app.snap.exp.train.early_stopping == 20 and app.snap.epoch > 0  # the space was the app's again
+
+
+@async_test
 async def test_an_epoch_typed_right_behind_a_weight_trains_from_that_weight():
     """The epoch had trained first, and then the weight was set: it stayed at -1.5."""
     app = await burst("w", "enter", "enter", "ctrl+u", *"-1.5", "enter", "e")  # W¹[0, 0], then one epoch

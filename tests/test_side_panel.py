@@ -136,6 +136,33 @@ async def test_load_fills_every_field_and_posts_nothing():
         assert app.edits == [] and app.layers == []
 
 
+@pytest.mark.parametrize("size", [(120, 40), (60, 20)])
+@async_test
+async def test_the_fields_listed_for_the_palette_are_those_shown_and_each_opens_its_tab(size):
+    exp = cfg.default_experiment()
+    app = Host(exp)
+    async with app.run_test(size=size) as pilot:
+        panel = await started(app, pilot)
+        listed = panel.fields()
+        labels = [(tab, label) for tab, label, _ in listed]
+        assert ("Data", "noise") in labels and ("Train", "momentum") in labels and ("Train", "nesterov") in labels
+        assert ("Data", "classes") not in labels  # circle has two: the row is hidden
+        assert [tab for tab, _ in labels] == sorted((tab for tab, _ in labels), key=["Data", "Net", "Train"].index)
+        adam = copy.deepcopy(exp)
+        adam.train = cfg.change_optimizer(adam, "adam").train
+        panel.load(adam, 0)
+        await pilot.pause()
+        labels = [label for tab, label, _ in panel.fields() if tab == "Train"]
+        assert "betas" in labels and "amsgrad" in labels and "momentum" not in labels
+        for tab, label, widget_id in panel.fields():
+            panel.focus_field(widget_id)
+            await pilot.pause()
+            field = app.query_one(f"#{widget_id}")
+            assert app.focused is field, label
+            assert field.region.height > 0 and app.screen.region.contains_region(field.region), label  # in view
+            panel.screen.set_focus(None)
+
+
 @async_test
 async def test_enter_applies_the_field_and_gives_the_keyboard_back():
     app = Host()

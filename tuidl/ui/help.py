@@ -31,7 +31,7 @@ HELP_TEXT = """\
 | `g` | the gradients view: each layer's ‖dL/dW‖ and ‖ΔW‖/‖W‖ per epoch, log scale (vanishing or exploding gradients); `g` again for the loss |
 | `G` | gradient check: backpropagation's gradients against finite differences, per layer |
 | `l` | lessons: the lecture, one lesson at a time (its text shows beside the views) |
-| `ctrl+p` | command palette: every action by name |
+| `ctrl+p` | command palette: every action by name, and every field of the forms ("field early stop", enter, then the value and enter) |
 | `ctrl+s` | save the run as a checkpoint (weights, optimizer state, history): to the checkpoint opened, else it asks where; `tuidl FILE` reopens it. The palette also has "Save the run as…" and "Save the experiment as TOML…" |
 | `?` | this help |
 | `q` | quit (training not saved since it last changed asks first: `s` save and quit, `d` quit without saving, `escape` cancel) |

@@ -396,6 +396,14 @@ class MainScreen(Screen):
         if self.forms_ready:
             self.side.select_tab(tab)
 
+    def fields(self) -> list[tuple[str, str, str]]:
+        """(tab title, label, widget id) of each field the forms show."""
+        return self.side.fields() if self.forms_ready else []
+
+    def focus_field(self, widget_id: str) -> None:
+        if self.forms_ready:
+            self.side.focus_field(widget_id)
+
     def action_scroll_step(self, pages: int) -> None:
         if self.stepping:
             self.step_panel.scroll_page(pages)

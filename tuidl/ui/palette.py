@@ -1,5 +1,5 @@
-"""The command palette's entries: every action of the app by name, and every choice of
-dataset, loss, optimizer and device."""
+"""The command palette's entries: every action of the app by name, every field of the
+forms (it takes the keyboard), and every choice of dataset, loss, optimizer and device."""
 from __future__ import annotations
 
 import contextlib
@@ -53,6 +53,9 @@ def commands(app) -> Iterable[SystemCommand]:
                             lambda name=lesson.name: app.open_lesson(name))
     for i, (tab, name) in enumerate(TABS.items(), 1):
         yield SystemCommand(f"Show the {name} tab", f"Open the {name} form ({i})", lambda t=tab: app.main.action_tab(t))
+    for tab, label, widget_id in app.main.fields():
+        yield SystemCommand(f"Field: {label} ({tab})", "Go to this field: type a value, enter applies it",
+                            lambda w=widget_id: app.main.focus_field(w))
     for d in cfg.choosable_datasets(app.exp):  # as the Data tab lists them
         yield SystemCommand(f"Dataset: {d}", "Use this dataset (re-initialises)", lambda d=d: app.action_choose("dataset", d))
     for x in cfg.LOSSES:

@@ -237,6 +237,30 @@ class SidePanel(Vertical):
             self.screen.set_focus(None)
         self.query_one("#tabs", TabbedContent).active = f"tab-{name}"
 
+    def fields(self) -> list[tuple[str, str, str]]:
+        """(tab title, label, widget id) of each field the forms show, in their order."""
+        found = []
+        if not self.populated:
+            return found
+        for tab, title in TABS:
+            form = self.query_one(f"#form-{tab}")
+            for part in form.query(".field-row, .option-check"):
+                if not all(w.display for w in (part, *part.ancestors[:part.ancestors.index(form)])):
+                    continue  # a row this dataset or optimizer does not have
+                if isinstance(part, Checkbox):
+                    found.append((title, str(part.label), part.id))
+                else:
+                    field = part.query_one("Input, Select")
+                    found.append((title, str(part.query_one(".field-label", Label).content), field.id))
+        return found
+
+    def focus_field(self, widget_id: str) -> None:
+        """Open the field's tab and give it the keyboard (now: the keys typed next are its)."""
+        field = self.query_one(f"#{widget_id}")
+        pane = next(a for a in field.ancestors if isinstance(a, TabPane))
+        self.query_one("#tabs", TabbedContent).active = pane.id
+        self.screen.set_focus(field)
+
     def show_error(self, text: str) -> None:
         self._say(text, hint=False)
 
