@@ -5,6 +5,7 @@ tests/test_snapshots.py.)
 """
 from __future__ import annotations
 
+import pytest
 from conftest import async_test, flat, screen_text, settle, small_exp, start, train_epochs, widget
 
 from textual.widgets import Button
@@ -218,3 +219,24 @@ async def test_the_race_names_every_variant_above_its_boundary_at_60x20():
             assert not any(name.region.overlaps(other.region) for other in list(names)[i + 1:])
         shown = screen_text(app)
         assert all(variant in shown for variant in ("sgd", "adam", "rmsprop", "adagrad", "adadelta"))
+
+
+@pytest.mark.parametrize("size", [(100, 30), (120, 40), (97, 40)])
+@async_test
+async def test_the_races_planes_are_all_one_size_so_each_draws_the_same_points_alike(size):
+    """At 100×30 the first plane was a cell narrower than the others (Textual shares out
+    the grid's spare cells): its training points fell in other cells and looked like
+    other data."""
+    from tuidl.ui.headless import race_until
+    from tuidl.ui.plane import BoundaryPlane
+
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=size) as pilot:
+        await start(app, pilot)
+        await pilot.press("R")
+        await race_until(app, lambda p: p.names)
+        await pilot.pause()
+        planes = list(app.screen.query(BoundaryPlane))
+        assert len(planes) == 5 and all(p.content_size.width >= 14 for p in planes)
+        assert len({p.content_size for p in planes}) == 1
+        assert len({tuple(strip.text for strip in p.render_lines(p.region.reset_offset)) for p in planes}) == 1

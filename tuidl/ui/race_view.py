@@ -16,6 +16,7 @@ from tuidl.ui.plane import BoundaryPlane
 COLUMNS = ("variant", "epochs", "loss train/val", "acc train/val", "best val loss", "status")
 PLANE_MIN_WIDTH = 14  # a small plane narrower than this shows too little
 PLANE_MIN_HEIGHT = 2  # its name and one row of the plane
+GUTTER = 1  # columns between two planes
 
 
 def variant_color(v: int) -> str:
@@ -80,7 +81,7 @@ class RacePlanes(Grid):
     """A small decision boundary per variant, its name above it in its colour."""
 
     DEFAULT_CSS = """
-    RacePlanes { grid-size: 4; grid-gutter: 0 1; height: 1fr; }
+    RacePlanes { grid-size: 4; grid-gutter: 0 1; height: 1fr; }  /* the gutter: GUTTER */
     RacePlanes > Vertical { height: 1fr; }
     RacePlanes .race-plane-name { height: 1; }
     """
@@ -99,6 +100,7 @@ class RacePlanes(Grid):
         self._set_columns()
         if dataset is None:  # digits, a CSV of more than two inputs: the table and curves tell it all
             self.styles.grid_size_columns = 1
+            self.styles.grid_columns = "1fr"
             await self.mount(Static("no decision boundary to draw: the inputs are not two numbers of a plane",
                                     classes="race-plane-name"))
             return
@@ -117,12 +119,16 @@ class RacePlanes(Grid):
 
     def _set_columns(self) -> None:
         """As many planes a row as fit, at least PLANE_MIN_WIDTH wide; all in one row where
-        the pane is too short for more (Textual squeezed the second row over the first)."""
+        the pane is too short for more (Textual squeezed the second row over the first).
+        Every plane the same width: planes a cell apart drew the same points in other
+        cells, and the first variant's data looked like other data."""
         n = max(1, len(self._names))
         columns = max(1, min(n, self.content_size.width // PLANE_MIN_WIDTH or n))
         if self.content_size.height < -(-n // columns) * PLANE_MIN_HEIGHT:
             columns = n
         self.styles.grid_size_columns = columns
+        width = (self.content_size.width - GUTTER * (columns - 1)) // columns
+        self.styles.grid_columns = str(width) if width > 0 else "1fr"
 
     @property
     def grid_size(self) -> tuple[int, int]:
