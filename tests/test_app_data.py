@@ -88,7 +88,7 @@ async def test_a_csv_of_three_columns_trains_and_names_its_classes():
         head = widget(app, "#features-head").region  # the heading wraps in the panel, whole
         lines = screen_text(app).splitlines()[head.y:head.bottom]
         assert flat(" ".join(line[head.x:head.right] for line in lines)) == \
-            "inputs: 3 columns (weight_g, diameter_cm, sweetness)"
+            "inputs: 3 columns (weight_g, diameter_cm, sweetness); the target: fruit"
 
 
 @async_test

@@ -334,3 +334,25 @@ def test_bench_ceiling_times_the_engines_own_matrix_products():
     trainer = Trainer(experiment(hidden, activation, batch_size, "cpu"))
     assert trainer.x_train.shape[0] % batch_size  # a smaller last batch is covered
     assert _products(MatrixProducts(trainer).train_epoch) == _products(trainer.train_epoch)
+
+
+def test_a_csv_given_as_file_trains_the_default_network_on_its_last_column(tmp_path):
+    """`tuidl train fruit.csv` read the CSV as TOML ("invalid TOML: Expected '=' …")."""
+    import shutil
+
+    shutil.copy("examples/fruit.csv", tmp_path / "fruit.csv")
+    by_csv = json_lines(tuidl("train", str(tmp_path / "fruit.csv"), "--epochs", "3", "--json"))
+    (tmp_path / "exp.toml").write_text('[data]\ndataset = "csv"\npath = "fruit.csv"\ntarget = "fruit"\n')
+    by_file = json_lines(tuidl("train", str(tmp_path / "exp.toml"), "--epochs", "3", "--json"))
+    assert by_csv[-1]["final"] and len(by_csv) == len(by_file) == 4
+    assert [e["train_loss"] for e in by_csv[:-1]] == [e["train_loss"] for e in by_file[:-1]]  # the same run
+    assert by_csv[-1]["val_accuracy"] is not None  # text classes: classification, ce
+
+
+@pytest.mark.parametrize("text", ["", "weight\n1\n2\n", "a,,c\n1,2,3\n"])
+def test_a_csv_without_two_named_columns_is_one_line_and_status_2(tmp_path, text):
+    (tmp_path / "d.csv").write_text(text)
+    result = tuidl("train", str(tmp_path / "d.csv"), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"tuidl: error: {tmp_path / 'd.csv'}: line 1: a CSV needs a header line of "
+                                     "column names, two at least (the inputs, then the target)")

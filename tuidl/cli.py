@@ -44,6 +44,11 @@ def as_lesson(path: str | None):
     return lessons.find(path)
 
 
+def is_csv(path: str) -> bool:
+    """A data file given as FILE: its last column is what the default network learns."""
+    return path.lower().endswith(".csv")
+
+
 def open_file(path: str | None, **overrides: object) -> tuple[Experiment, str, bool]:
     """(experiment, source, FILE is a checkpoint). FILE may also be a lesson's NAME (when no
     file has that name). A file that is neither an experiment nor a checkpoint, or a bad
@@ -73,7 +78,7 @@ def open_file(path: str | None, **overrides: object) -> tuple[Experiment, str, b
         if kind == "checkpoint":
             exp = read_checkpoint_experiment(path)
         else:
-            exp = cfg.load(path) if path else cfg.default_experiment()
+            exp = (cfg.load_csv(path) if is_csv(path) else cfg.load(path)) if path else cfg.default_experiment()
         for key, value in overrides.items():
             if value is not None:
                 setattr(exp.train, key, value)
@@ -106,6 +111,7 @@ def main() -> None:
     tuidl                 open the app with the default experiment
     tuidl FILE.toml       open the app with an experiment file
     tuidl CHECKPOINT      open the app on a checkpoint, where it stopped
+    tuidl DATA.csv        open the app on a CSV: its last column is the target
     tuidl lessons         list the lessons (the lecture, step by step)
     tuidl lesson NAME     open the app on a lesson; FILE may be a lesson's NAME anywhere
     tuidl train FILE      train headless (progress bar, or --json lines)

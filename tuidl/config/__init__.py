@@ -65,7 +65,7 @@ from .schema import (
     ModelConfig,
     TrainConfig,
 )
-from .toml_io import dumps, from_dict, load, loads, save, to_dict
+from .toml_io import dumps, from_dict, load, load_csv, loads, save, to_dict
 from .validation import race_problem, validate
 
 __all__ = [

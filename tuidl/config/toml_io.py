@@ -200,6 +200,27 @@ def load(path: str | os.PathLike) -> Experiment:
     return loads(text, source, base=p.parent)
 
 
+def load_csv(path: str | os.PathLike) -> Experiment:
+    """The default experiment on a CSV file given where an experiment is expected (`tuidl
+    fruit.csv`): its last column is the target and every other column an input, as an
+    experiment file with `[data] dataset = "csv"`, `path` and `target` would say."""
+    import csv
+
+    p = Path(path)
+    source = str(path)
+    try:
+        with p.open(encoding="utf-8", newline="") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise ConfigError(source, None, None, f"cannot read: {e}", message=f"{source}: cannot read: {e}") from None
+    names = [name.strip() for name in header]
+    if len(names) < 2 or not all(names):
+        raise ConfigError(source, None, None, "a CSV needs a header line of column names, two at least",
+                          message=f"{source}: line 1: a CSV needs a header line of column names, two at least "
+                                  "(the inputs, then the target)")
+    return from_dict({"data": {"dataset": "csv", "path": p.name, "target": names[-1]}}, source, base=p.parent)
+
+
 def dumps(exp: Experiment) -> str:
     """The experiment as TOML text; loads(dumps(e)) == e."""
     import tomli_w

@@ -148,7 +148,8 @@ def inputs_label(data: cfg.DataConfig) -> str:
     if data.dataset == "digits":
         return f"inputs: {cfg.DIGITS_SIDE}×{cfg.DIGITS_SIDE} = {cfg.DIGITS_SIDE ** 2} pixels"
     names = ", ".join(data.columns)
-    return f"inputs: {len(data.columns)} columns ({names if len(names) <= 40 else names[:39] + '…'})"
+    return (f"inputs: {len(data.columns)} columns ({names if len(names) <= 40 else names[:39] + '…'}); "
+            f"the target: {data.target}")
 
 
 def data_form(e: cfg.Experiment, shown: Shown):
