@@ -80,10 +80,10 @@ class RaceTable(DataTable):
 class RacePlanes(Grid):
     """A small decision boundary per variant, its name above it in its colour."""
 
-    DEFAULT_CSS = """
-    RacePlanes { grid-size: 4; grid-gutter: 0 1; height: 1fr; }  /* the gutter: GUTTER */
-    RacePlanes > Vertical { height: 1fr; }
-    RacePlanes .race-plane-name { height: 1; }
+    DEFAULT_CSS = f"""
+    RacePlanes {{ grid-size: 4; grid-gutter: 0 {GUTTER}; height: 1fr; }}
+    RacePlanes > Vertical {{ height: 1fr; }}
+    RacePlanes .race-plane-name {{ height: 1; }}
     """
 
     def __init__(self, **kwargs) -> None:
