@@ -10,8 +10,9 @@ import torch.nn.functional as F
 EXAMPLE = "examples/playground.toml"
 
 
-def tuidl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "tuidl", *args], capture_output=True, text=True, timeout=300)
+def tuidl(*args: str, check: bool = True, cwd=None) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "tuidl", *args], capture_output=True, text=True, timeout=300,
+                            cwd=cwd)
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -356,3 +357,19 @@ def test_a_csv_without_two_named_columns_is_one_line_and_status_2(tmp_path, text
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (f"tuidl: error: {tmp_path / 'd.csv'}: line 1: a CSV needs a header line of "
                                      "column names, two at least (the inputs, then the target)")
+
+
+def test_export_without_paths_writes_the_script_and_the_weights_where_the_app_does(tmp_path):
+    """`tuidl export FILE` stopped at "Missing option '--code'"."""
+    import shutil
+
+    exp = tmp_path / "spiral.toml"
+    shutil.copy("examples/spiral_adam.toml", exp)
+    out = tuidl("export", str(exp)).stdout
+    assert (tmp_path / "spiral.py").is_file() and (tmp_path / "spiral.pt").is_file()
+    assert f"wrote {tmp_path / 'spiral.py'}" in out and f"wrote {tmp_path / 'spiral.pt'}" in out
+    tuidl("train", str(exp), "--epochs", "1", "--save", str(tmp_path / "run.pt"))
+    tuidl("export", str(tmp_path / "run.pt"))  # never over the checkpoint itself
+    assert (tmp_path / "run-pytorch.py").is_file() and (tmp_path / "run-pytorch.pt").is_file()
+    tuidl("export", "perceptron", cwd=tmp_path)  # a lesson: in the current folder
+    assert (tmp_path / "perceptron.py").is_file() and (tmp_path / "perceptron.pt").is_file()

@@ -548,16 +548,22 @@ def _race_table(the_race):
 
 @main.command("export")
 @click.argument("file", required=False, type=click.Path())  # a folder is said in one line by open_file
-@click.option("--code", "code_path", required=True, type=click.Path(dir_okay=False),
-              help="Write the PyTorch script here (e.g. model.py).")
+@click.option("--code", "code_path", type=click.Path(dir_okay=False),
+              help="Write the PyTorch script here (e.g. model.py). Default: FILE's name with .py.")
 @click.option("--weights", "weights_path", type=click.Path(dir_okay=False),
-              help="Write the network's weights here (e.g. model.pt): a state_dict for the script's nn.Sequential.")
+              help="Write the network's weights here (e.g. model.pt): a state_dict for the script's nn.Sequential. "
+                   "Default, without --code: FILE's name with .pt.")
 def export_command(file, code_path, weights_path) -> None:
     """Export FILE to a standalone PyTorch script that does not import tuidl.
 
     \b
+    tuidl export spiral.toml                  spiral.py and spiral.pt beside it
     tuidl export spiral.toml --code model.py
     tuidl train spiral.toml --save run.ckpt && tuidl export run.ckpt --code model.py --weights model.pt
+
+    Without --code and --weights, both go where the app's export puts them: beside FILE
+    with its name (a lesson's or the default dataset's name in the current folder), never
+    over FILE itself.
 
     The script makes the same data (the dataset's numpy generator, or the file's points),
     builds the network as an nn.Sequential, starts from tuidl's initial weights and trains
@@ -570,6 +576,13 @@ def export_command(file, code_path, weights_path) -> None:
     from pathlib import Path
 
     exp, source, is_checkpoint = open_file(file, device="cpu")
+    if code_path is None:
+        from tuidl.export import default_paths
+
+        lesson = source.removeprefix("lesson ") if source.startswith("lesson ") else None
+        stem = lesson or (str(Path(file).with_suffix("")) if file else exp.data.dataset)
+        code_path, default_weights = default_paths(stem, file if lesson is None else None)
+        weights_path = weights_path or default_weights
     for out in (code_path, weights_path):
         if out is not None and file is not None and Path(out).resolve() == Path(file).resolve():
             fail(f"{out}: is FILE itself: write the export to another file")

@@ -15,7 +15,17 @@ from tuidl.paths import write_atomic
 
 from .script import linear_indices, script_text
 
-__all__ = ["export", "script_text", "sequential_state_dict", "weights_description"]
+__all__ = ["default_paths", "export", "script_text", "sequential_state_dict", "weights_description"]
+
+
+def default_paths(stem: str | os.PathLike, opened: str | os.PathLike | None = None) -> tuple[str, str]:
+    """(script, weights): `<stem>.py` and `<stem>.pt`, never the file opened (a checkpoint
+    named run.pt stays: `run-pytorch.py` and `run-pytorch.pt`)."""
+    stem = Path(stem)
+    if opened is not None and Path(opened).resolve() in (stem.with_suffix(".py").resolve(),
+                                                         stem.with_suffix(".pt").resolve()):
+        stem = stem.with_name(f"{stem.name}-pytorch")
+    return str(stem.with_suffix(".py")), str(stem.with_suffix(".pt"))
 
 
 def sequential_state_dict(exp, network_state: dict) -> dict:

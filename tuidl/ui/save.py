@@ -222,14 +222,11 @@ class SaveActions:
     def action_export_pytorch(self) -> None:
         """<stem>.py and <stem>.pt where a save would go (never over the file opened); the
         training process writes them (the weights live there) and says where."""
+        from tuidl.export import default_paths
         from tuidl.session.commands import Export
 
-        stem = Path(self._default_path(""))
-        opened = Path(self.path).resolve() if self.path else None
-        if opened in (stem.with_suffix(".py").resolve(), stem.with_suffix(".pt").resolve()):
-            stem = stem.with_name(f"{stem.name}-pytorch")  # a checkpoint named run.pt stays
+        code, weights = default_paths(self._default_path(""), self.path)
         title = Path(self.path).name if self.path else f"lesson {self.lesson.name}" if self.lesson else "the app's experiment"
-        code, weights = str(stem.with_suffix(".py")), str(stem.with_suffix(".pt"))
         if self._send(Export(code, weights, title), leave_step=False) is not None:
             self.say(f"exporting to PyTorch: {code} and {weights}…")
 
