@@ -68,6 +68,38 @@ async def test_on_a_compact_screen_the_lesson_is_in_view_when_it_opens():
 
 
 @async_test
+async def test_page_keys_page_the_lesson_outside_the_step_through_and_the_phase_inside_it():
+    """At 100×30 the overfitting lesson's dropout and early-stopping parts were below the
+    panel's fold, and only a focused panel scrolled (some twenty tab presses away)."""
+    app = lesson_app("overfitting")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start(app, pilot)
+        panel = widget(app, "#lesson")
+        assert panel.max_scroll_y > 0 and panel.scroll_y == 0
+        assert "Then, early stopping" not in screen_text(app)
+        await pilot.press("end")
+        await pilot.pause()
+        assert panel.scroll_y == panel.max_scroll_y and "Then, early stopping" in screen_text(app)
+        await pilot.press("home", "pagedown")
+        await pilot.pause()
+        assert 0 < panel.scroll_y
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert panel.scroll_y == 0
+        step = app.main.step_panel
+        await pilot.press("n")  # the step-through: the keys are its phase's
+        await settle(app)
+        for _ in range(12):  # on to a phase taller than its panel
+            if step.max_scroll_y > 0:
+                break
+            await pilot.press("n")
+            await settle(app)
+        await pilot.press("end")
+        await pilot.pause()
+        assert panel.scroll_y == 0 and step.scroll_y == step.max_scroll_y > 0
+
+
+@async_test
 async def test_perceptron_z_is_minus_6_at_the_lectures_point():
     app = lesson_app("perceptron")
     async with app.run_test(size=(120, 40)) as pilot:

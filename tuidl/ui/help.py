@@ -21,7 +21,7 @@ HELP_TEXT = """\
 | `p` | step-through: the previous phase |
 | `[` `]` | step-through: previous / next example of the batch |
 | `↑` `↓` | step-through: previous / next neuron |
-| `PgUp` `PgDn` `Home` `End` | step-through: scroll the phase's text |
+| `PgUp` `PgDn` `Home` `End` | step-through: scroll the phase's text; outside it, an open lesson's |
 | `escape` | leave the step-through view (back to the charts) |
 | `r` | reset: re-initialise the weights (epoch 0) |
 | `a` / `x` | add a layer after the selected one / delete the selected layer |

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.widgets import Label, Markdown, OptionList
 from textual.widgets.option_list import Option
 
 from tuidl.ui.lists import Options
 from tuidl.ui.modal import HOLD_KEYS_BEHIND_ENTER, KeysWaitForTheChoice, Modal
+from tuidl.ui.paged import PagedScroll
 
 
-class LessonPanel(VerticalScroll):
-    """The open lesson's text; focus it (click or tab) to scroll it with the arrows."""
+class LessonPanel(PagedScroll):
+    """The open lesson's text; PgUp and PgDn page it (outside the step-through), and
+    focused (click or tab) the arrows scroll it."""
 
     DEFAULT_CSS = """
     LessonPanel { height: auto; max-height: 45%; padding: 0 1; border-bottom: hkey $panel-lighten-2; }

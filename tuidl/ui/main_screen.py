@@ -404,10 +404,21 @@ class MainScreen(Screen):
         if self.forms_ready:
             self.side.focus_field(widget_id)
 
-    def action_scroll_step(self, pages: int) -> None:
+    def _paged(self):
+        """What PgUp, PgDn, Home and End scroll: the step-through's phase while stepping,
+        else an open lesson's text (brought into view: on a compact screen it may be off)."""
         if self.stepping:
-            self.step_panel.scroll_page(pages)
+            return self.step_panel
+        lessons = self.query("#lesson")
+        if not lessons:
+            return None
+        self._into_view(lessons.first())
+        return lessons.first()
+
+    def action_scroll_step(self, pages: int) -> None:
+        if (text := self._paged()) is not None:
+            text.scroll_page(pages)
 
     def action_scroll_step_to(self, end: int) -> None:
-        if self.stepping:
-            (self.step_panel.scroll_to_end if end else self.step_panel.scroll_to_start)()
+        if (text := self._paged()) is not None:
+            (text.scroll_to_end if end else text.scroll_to_start)()

@@ -14,12 +14,12 @@ import copy
 from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
 from tuidl.engine.records import StepRecord
 from tuidl.explain import StepCursor, render_phase
+from tuidl.ui.paged import PagedScroll
 
 IDLE_MESSAGE = (
     "Step-through mode. Press n to take one training step on the next mini-batch and "
@@ -30,7 +30,7 @@ IDLE_MESSAGE = (
 KEYS = "n next · p back · [ ] example · ↑↓ neuron · PgUp/PgDn scroll"
 
 
-class StepThroughPanel(VerticalScroll, can_focus=False):
+class StepThroughPanel(PagedScroll, can_focus=False):  # nothing is focused here: the app's keys page it
     """Shows the phase its cursor is at; scrolls when the text is taller than the panel."""
 
     DEFAULT_CSS = """
@@ -105,17 +105,6 @@ class StepThroughPanel(VerticalScroll, can_focus=False):
         self._header.update(self._header_text())
         self._body.update(Group(Text(message), Text(""), Text("n take a training step", style="dim")))
         self.scroll_home(animate=False)
-
-    # -- scrolling (nothing is focused here: the app's keys call these) -------------------
-    def scroll_page(self, delta: int) -> None:
-        """delta pages down (up when negative)."""
-        self.scroll_relative(y=delta * max(1, self.scrollable_content_region.height - 1), animate=False)
-
-    def scroll_to_start(self) -> None:
-        self.scroll_home(animate=False)
-
-    def scroll_to_end(self) -> None:
-        self.scroll_end(animate=False)
 
     # -- drawing -------------------------------------------------------------------------
     def _header_text(self) -> Text:
