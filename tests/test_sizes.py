@@ -240,3 +240,20 @@ async def test_the_races_planes_are_all_one_size_so_each_draws_the_same_points_a
         assert len(planes) == 5 and all(p.content_size.width >= 14 for p in planes)
         assert len({p.content_size for p in planes}) == 1
         assert len({tuple(strip.text for strip in p.render_lines(p.region.reset_offset)) for p in planes}) == 1
+
+
+@async_test
+async def test_a_field_the_palette_goes_to_is_scrolled_into_view_at_60x20():
+    """Its tab was laid out only after the focus had scrolled to it: the init seed field,
+    low in the Train form, had the keyboard out of sight."""
+    app = TuidlApp(small_exp(), deterministic=True, in_process=True)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await start(app, pilot)
+        await pilot.press("ctrl+p", *"field init seed", "enter")
+        await pilot.pause(0.3)
+        await settle(app)
+        field = widget(app, "#f-seed")
+        assert app.focused is field
+        form = widget(app, "#form-training")
+        assert form.scroll_y > 0 and form.scrollable_content_region.contains_region(field.region)
+        assert "init seed" in screen_text(app)

@@ -230,10 +230,18 @@ class MainScreen(Screen):
         panel.show(lesson)
         self._into_view(panel, top=True)  # its first lines say what to do
 
-    def _into_view(self, widget, top: bool = False) -> None:
+    def _into_view(self, widget, top: bool = False, tries: int = 25) -> None:
         """Scroll the views to `widget` once laid out: on a compact screen they stack and
-        scroll, and what a key just showed may be below the fold (elsewhere: no-op)."""
-        self.call_after_refresh(lambda: widget.scroll_visible(top=top, animate=False))
+        scroll, and what a key just showed may be below the fold (elsewhere: no-op). A
+        tab opened from the palette is laid out only once the palette has gone: until the
+        widget has a place, look again every 20 ms (half a second at most)."""
+        def scroll() -> None:
+            if widget.region.area or tries <= 1:
+                widget.scroll_visible(top=top, animate=False)
+            else:
+                self.set_timer(0.02, lambda: self._into_view(widget, top, tries - 1))
+
+        self.call_after_refresh(scroll)
 
     def _show_charts(self) -> None:
         """Draw the charts in view: loss and accuracy, or the gradients' norms."""
@@ -401,8 +409,9 @@ class MainScreen(Screen):
         return self.side.fields() if self.forms_ready else []
 
     def focus_field(self, widget_id: str) -> None:
-        if self.forms_ready:
-            self.side.focus_field(widget_id)
+        if not self.forms_ready:
+            return
+        self._into_view(self.side.focus_field(widget_id))
 
     def _paged(self):
         """What PgUp, PgDn, Home and End scroll: the step-through's phase while stepping,

@@ -254,12 +254,14 @@ class SidePanel(Vertical):
                     found.append((title, str(part.query_one(".field-label", Label).content), field.id))
         return found
 
-    def focus_field(self, widget_id: str) -> None:
-        """Open the field's tab and give it the keyboard (now: the keys typed next are its)."""
+    def focus_field(self, widget_id: str) -> Widget:
+        """Open the field's tab and give it the keyboard (now: the keys typed next are its).
+        Returns the field, for the screen to scroll to once its tab is laid out."""
         field = self.query_one(f"#{widget_id}")
         pane = next(a for a in field.ancestors if isinstance(a, TabPane))
         self.query_one("#tabs", TabbedContent).active = pane.id
-        self.screen.set_focus(field)
+        self.screen.set_focus(field, scroll_visible=False)
+        return field
 
     def show_error(self, text: str) -> None:
         self._say(text, hint=False)
